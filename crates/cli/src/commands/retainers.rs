@@ -1,0 +1,10 @@
+//! `leakhound retainers` (being written).
+
+use super::CmdResult;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> CmdResult {
+    anyhow::bail!("`leakhound retainers` is not available in this build yet")
+}

@@ -1,0 +1,75 @@
+//! `leakhound`: find, prove and contain memory leaks in Node.js services.
+//!
+//! The binary is thin: it parses arguments, calls the library crates and prints.
+
+mod commands;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Find, prove and contain memory leaks in Node.js services.
+///
+/// Exit codes: 0 ok; 1 a leak was found (commands that gate: find --fail-on, check);
+/// 2 usage or input error.
+#[derive(Parser)]
+#[command(
+    name = "leakhound",
+    version,
+    about,
+    long_about,
+    propagate_version = true
+)]
+struct Cli {
+    /// More logging (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Totals, statistics, classes by retained size and the largest objects of one snapshot.
+    Summary(commands::summary::Args),
+    /// DevTools' Comparison view: per-class new, deleted and size deltas between two snapshots.
+    Diff(commands::diff::Args),
+    /// Retaining paths of one object back to the GC roots, shortest first.
+    Retainers(commands::retainers::Args),
+    /// One row per node (CSV or JSON lines) for DuckDB, pandas and friends.
+    Export(commands::export::Args),
+    /// Find leaks across two or more snapshots of one process.
+    Find(commands::find::Args),
+    /// Take a heap snapshot of a live Node process over the inspector protocol.
+    Snapshot(commands::snapshot::Args),
+    /// Sample allocations of a live Node process and print the top allocation sites.
+    Sample(commands::sample::Args),
+    /// Supervise a Node service: watch memory, snapshot before it is too late, restart gracefully.
+    Run(commands::run::Args),
+    /// CI gate: start the app, drive load, snapshot between rounds, fail on a leak.
+    Check(commands::check::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    output::init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Summary(args) => commands::summary::run(args),
+        Command::Diff(args) => commands::diff::run(args),
+        Command::Retainers(args) => commands::retainers::run(args),
+        Command::Export(args) => commands::export::run(args),
+        Command::Find(args) => commands::find::run(args),
+        Command::Snapshot(args) => commands::snapshot::run(args),
+        Command::Sample(args) => commands::sample::run(args),
+        Command::Run(args) => commands::run::run(args),
+        Command::Check(args) => commands::check::run(args),
+    };
+    match result {
+        Ok(status) => ExitCode::from(status as u8),
+        Err(err) => {
+            output::print_error(&err);
+            ExitCode::from(commands::Status::InputError as u8)
+        }
+    }
+}
