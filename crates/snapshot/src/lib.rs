@@ -17,11 +17,36 @@
 //!
 //! *Architecture invariant*: no async, no CLI, no I/O policy. It takes bytes and returns arrays.
 
+mod bitvec;
+pub mod classes;
+pub mod diff;
+pub mod distances;
+mod dom_state;
+pub mod dominators;
+mod essential;
+mod flags;
 pub mod format;
+mod heap;
+pub mod interfaces;
+mod jsstr;
+pub mod names;
+pub mod paths;
+pub mod retainers;
+mod scripts;
+mod shallow;
+pub mod statistics;
 pub mod strings;
+mod weakmap;
 
+pub use classes::{ClassAggregate, ClassInfo};
+pub use diff::{diff, ClassDiff};
+pub use distances::{BASE_SYSTEM_DISTANCE, NO_DISTANCE};
 pub use format::{
     parse_file, parse_reader, EdgeType, Location, NodeType, ParseError, RawSnapshot,
     TraceFunctionInfo, TraceNode,
 };
+pub use heap::HeapSnapshot;
+pub use interfaces::InterfaceDefinition;
+pub use paths::PathStep;
+pub use statistics::Statistics;
 pub use strings::StringTable;
