@@ -3,7 +3,10 @@
 //! [`RawSnapshot`] holds every section of the file in flat arrays. Columns are resolved by
 //! name from `snapshot.meta`, so 6- and 7-field layouts and appended node types all load.
 
+mod meta;
 mod parse;
+mod scanner;
+mod strdec;
 
 pub use parse::{parse_file, parse_reader, ParseError};
 
