@@ -122,10 +122,15 @@ fn optional_fields<const N: usize>(
 /// The type-name list at the `type` column of `node_types` / `edge_types`. DevTools accepts
 /// either a list or a string per entry; only the type column must be a list.
 fn type_names(types: &Value, pos: usize, what: &str) -> Result<Vec<String>, ParseError> {
-    let entry = types
+    let list = types
         .as_array()
-        .and_then(|a| a.get(pos))
-        .ok_or_else(|| bad(format!("meta.{what} has no entry for the type field")))?;
+        .ok_or_else(|| bad(format!("meta.{what} is missing or not an array")))?;
+    // The entry at the type column; if that is not a list, the first list entry.
+    let entry = list
+        .get(pos)
+        .filter(|e| e.is_array())
+        .or_else(|| list.iter().find(|e| e.is_array()))
+        .ok_or_else(|| bad(format!("meta.{what} has no list of type names")))?;
     string_list(entry, &format!("meta.{what}[{pos}]"))
 }
 

@@ -999,3 +999,14 @@ fn decode_edges<const NF: u64>(
     }
     Ok(())
 }
+
+/// Parses with a given chunk size (tests exercise every chunk boundary with tiny chunks).
+#[cfg(test)]
+pub(crate) fn parse_chunked(bytes: &[u8], chunk: usize) -> Result<RawSnapshot, ParseError> {
+    let mut src = ReadSource::new(bytes, chunk);
+    parse_source(&mut src, Some(bytes.len() as u64), &mut |_| {})
+}
+
+#[cfg(test)]
+#[path = "parse_tests.rs"]
+mod tests;
