@@ -1,0 +1,332 @@
+//! High-level captures: attach to a target (turning its inspector on if needed), take a
+//! snapshot into an atomically written file, detach (turning the inspector off again).
+
+use crate::atomic::AtomicFile;
+use crate::error::InspectorError;
+use crate::procfs;
+use crate::resolve::{close_inspector, resolve, Resolved, ResolveOptions, DEFAULT_INSPECT_PORT};
+use crate::session::{Session, SnapshotOptions, SnapshotProgress};
+use crate::target::{HostPolicy, Target};
+use std::future::Future;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+/// How to capture.
+#[derive(Debug, Clone)]
+pub struct CaptureOptions {
+    /// Force a full GC first (`HeapProfiler.collectGarbage`), so the snapshot holds live objects.
+    pub gc: bool,
+    /// Which hosts may be contacted.
+    pub host_policy: HostPolicy,
+    /// Port the process opens its inspector on after SIGUSR1.
+    pub inspect_port: u16,
+    /// How long to wait for the inspector after SIGUSR1.
+    pub open_timeout: Duration,
+    /// `takeHeapSnapshot` options.
+    pub snapshot: SnapshotOptions,
+}
+
+impl Default for CaptureOptions {
+    fn default() -> Self {
+        CaptureOptions {
+            gc: true,
+            host_policy: HostPolicy::loopback_only(),
+            inspect_port: DEFAULT_INSPECT_PORT,
+            open_timeout: Duration::from_secs(10),
+            snapshot: SnapshotOptions::default(),
+        }
+    }
+}
+
+impl CaptureOptions {
+    pub fn resolve_options(&self) -> ResolveOptions {
+        ResolveOptions {
+            inspect_port: self.inspect_port,
+            host_policy: self.host_policy.clone(),
+            open_timeout: self.open_timeout,
+        }
+    }
+}
+
+/// What a capture produced.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CaptureReport {
+    pub path: PathBuf,
+    pub bytes: u64,
+    /// Wall time from the start (resolving the target) to the renamed file.
+    #[serde(serialize_with = "ser_secs")]
+    pub duration: Duration,
+    /// Time of `takeHeapSnapshot` alone (traversal + serialisation + transfer).
+    #[serde(serialize_with = "ser_secs")]
+    pub snapshot_duration: Duration,
+    pub pid: Option<u32>,
+    pub ws_url: String,
+    /// leakhound turned the inspector on with SIGUSR1.
+    pub opened_inspector: bool,
+    /// When leakhound opened it: whether it is closed again (`None` when not ours to close).
+    pub inspector_closed: Option<bool>,
+    pub gc: bool,
+    /// Things that went wrong without failing the capture.
+    pub warnings: Vec<String>,
+}
+
+fn ser_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+/// Progress of a capture, for progress bars.
+#[derive(Debug, Clone)]
+pub enum CaptureEvent {
+    Resolved(Resolved),
+    CollectingGarbage,
+    Snapshot(SnapshotProgress),
+    /// fsync and rename.
+    Finishing,
+    /// Turning off an inspector leakhound opened.
+    ClosingInspector,
+}
+
+/// Optional callbacks of [`capture_snapshot_to_file_with`].
+#[derive(Default)]
+pub struct CaptureHooks<'a> {
+    /// Progress.
+    pub on_event: Option<Box<dyn FnMut(CaptureEvent) + Send + 'a>>,
+    /// A second destination for the bytes (e.g. a parser fed through [`crate::pipe`]).
+    /// Its errors do not fail the capture; it is dropped (end of stream) when the capture ends.
+    pub tee: Option<Box<dyn Write + Send + 'a>>,
+    /// When this completes the capture stops: the partial file is removed and the
+    /// inspector is left as it was found; the result is [`InspectorError::Interrupted`].
+    pub cancel: Option<Pin<Box<dyn Future<Output = ()> + Send + 'a>>>,
+}
+
+/// A connected session plus what it takes to leave the process as it was found.
+pub struct Attached {
+    pub session: Session,
+    pub resolved: Resolved,
+}
+
+impl Attached {
+    /// Resolves `target` (SIGUSR1 when needed) and connects.
+    pub async fn open(target: &Target, opts: &ResolveOptions) -> Result<Attached, InspectorError> {
+        let resolved = resolve(target, opts).await?;
+        match Session::connect(&resolved.ws_url).await {
+            Ok(session) => Ok(Attached { session, resolved }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Closes the session; if leakhound opened the inspector, turns it off and returns
+    /// whether its port is closed (`None` when it was not ours).
+    pub async fn detach(self, timeout: Duration) -> Result<Option<bool>, InspectorError> {
+        if !self.resolved.opened_by_us {
+            self.session.close().await;
+            return Ok(None);
+        }
+        if let Some(pid) = self.resolved.pid {
+            if !procfs::is_alive(pid) {
+                return Ok(Some(true));
+            }
+        }
+        close_inspector(&self.session, &self.resolved, timeout)
+            .await
+            .map(Some)
+    }
+
+    /// Maps a lost connection to "the process exited" when that is what happened.
+    pub async fn explain(&self, err: InspectorError) -> InspectorError {
+        explain_disconnect(err, self.resolved.pid).await
+    }
+}
+
+/// A lost connection becomes [`InspectorError::ProcessExited`] when the process is gone.
+pub async fn explain_disconnect(err: InspectorError, pid: Option<u32>) -> InspectorError {
+    if !matches!(err, InspectorError::Disconnected(_)) {
+        return err;
+    }
+    let Some(pid) = pid else { return err };
+    for _ in 0..20 {
+        if !procfs::is_alive(pid) {
+            return InspectorError::ProcessExited { pid };
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    err
+}
+
+/// Takes a heap snapshot of `target` into `path` (mode 0600, atomically).
+pub async fn capture_snapshot_to_file(
+    target: &Target,
+    path: &Path,
+    opts: &CaptureOptions,
+) -> Result<CaptureReport, InspectorError> {
+    capture_snapshot_to_file_with(target, path, opts, CaptureHooks::default()).await
+}
+
+struct TeeSink<'f, 't> {
+    file: &'f mut AtomicFile,
+    tee: Option<Box<dyn Write + Send + 't>>,
+}
+
+impl Write for TeeSink<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(buf)?;
+        if let Some(t) = self.tee.as_mut() {
+            if let Err(e) = t.write_all(buf) {
+                tracing::debug!("tee stopped: {e}");
+                self.tee = None;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// [`capture_snapshot_to_file`] with progress, a tee and cancellation.
+pub async fn capture_snapshot_to_file_with(
+    target: &Target,
+    path: &Path,
+    opts: &CaptureOptions,
+    hooks: CaptureHooks<'_>,
+) -> Result<CaptureReport, InspectorError> {
+    let start = Instant::now();
+    let CaptureHooks {
+        on_event,
+        tee,
+        cancel,
+    } = hooks;
+    let mut on_event = on_event.unwrap_or_else(|| Box::new(|_| {}));
+    // Fail on an unwritable destination before touching the process.
+    let mut file = AtomicFile::create(path)?;
+    let attached = Attached::open(target, &opts.resolve_options()).await?;
+    on_event(CaptureEvent::Resolved(attached.resolved.clone()));
+
+    let mut sink = TeeSink { file: &mut file, tee };
+    let mut snapshot_duration = Duration::ZERO;
+    let work = async {
+        if opts.gc {
+            on_event(CaptureEvent::CollectingGarbage);
+            attached.session.collect_garbage().await?;
+        }
+        let t0 = Instant::now();
+        let bytes = attached
+            .session
+            .take_heap_snapshot_with(opts.snapshot, &mut sink, &mut |p| {
+                on_event(CaptureEvent::Snapshot(p))
+            })
+            .await?;
+        snapshot_duration = t0.elapsed();
+        Ok::<u64, InspectorError>(bytes)
+    };
+    let cancel = async move {
+        match cancel {
+            Some(c) => c.await,
+            None => std::future::pending().await,
+        }
+    };
+    let result = tokio::select! {
+        r = work => r,
+        _ = cancel => Err(InspectorError::Interrupted),
+    };
+    // End of stream for the tee (the parser sees EOF).
+    drop(sink);
+
+    let result = match result {
+        Ok(bytes) => Ok(bytes),
+        Err(InspectorError::Sink(e)) => Err(InspectorError::file(path, e)),
+        Err(e) => Err(attached.explain(e).await),
+    };
+    let interrupted = matches!(result, Err(InspectorError::Interrupted));
+    let pid = attached.resolved.pid;
+    let ws_url = attached.resolved.ws_url.clone();
+    let opened = attached.resolved.opened_by_us;
+
+    // Leave the process as it was found, whatever happened.
+    let mut warnings = Vec::new();
+    if opened {
+        on_event(CaptureEvent::ClosingInspector);
+    }
+    let close_timeout = if interrupted {
+        Duration::from_secs(60)
+    } else {
+        Duration::from_secs(10)
+    };
+    let closed = match attached.detach(close_timeout).await {
+        Ok(c) => c,
+        Err(e) => {
+            warnings.push(format!("could not turn the inspector off again: {e}"));
+            Some(false)
+        }
+    };
+    if closed == Some(false) && warnings.is_empty() {
+        warnings.push(format!(
+            "the inspector of {} is still listening after inspector.close()",
+            pid.map(|p| format!("process {p}"))
+                .unwrap_or_else(|| ws_url.clone())
+        ));
+    }
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+
+    let bytes = result?;
+    on_event(CaptureEvent::Finishing);
+    let path = file.commit()?;
+    Ok(CaptureReport {
+        path,
+        bytes,
+        duration: start.elapsed(),
+        snapshot_duration,
+        pid,
+        ws_url,
+        opened_inspector: opened,
+        inspector_closed: closed,
+        gc: opts.gc,
+        warnings,
+    })
+}
+
+/// Node's naming: `Heap.<YYYYMMDD>.<HHMMSS>.<pid>.heapsnapshot` (local time).
+pub fn default_snapshot_name(pid: Option<u32>) -> String {
+    default_name(pid, "heapsnapshot")
+}
+
+/// `Heap.<YYYYMMDD>.<HHMMSS>.<pid>.heapprofile`, like `node --heap-prof`.
+pub fn default_profile_name(pid: Option<u32>) -> String {
+    default_name(pid, "heapprofile")
+}
+
+fn default_name(pid: Option<u32>, ext: &str) -> String {
+    let now = chrono::Local::now();
+    format!(
+        "Heap.{}.{}.{ext}",
+        now.format("%Y%m%d.%H%M%S"),
+        pid.unwrap_or(0)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        let n = default_snapshot_name(Some(42));
+        assert!(n.starts_with("Heap."), "{n}");
+        assert!(n.ends_with(".42.heapsnapshot"), "{n}");
+        let parts: Vec<&str> = n.split('.').collect();
+        assert_eq!(parts.len(), 5);
+        assert_eq!(parts[1].len(), 8);
+        assert_eq!(parts[2].len(), 6);
+        assert!(default_profile_name(None).ends_with(".0.heapprofile"));
+    }
+}
