@@ -5,8 +5,9 @@
 # bench/gen/gen-heap.js.
 #
 #   bench/engine/run.sh [SIZE_MB ...]     default: 350 950
-#   bench/engine/run.sh --huge            the >= 40M-node (~4 GB) file: leakhound,
-#                                         then DevTools to record whether it fails
+#   bench/engine/run.sh --huge            the >= 40M-node (~4 GB) file (a V8 snapshot
+#                                         tiled 30x): leakhound, then DevTools to
+#                                         record whether it copes
 #
 # Needs: node 20, /usr/bin/time (apt-get install time), the peers
 # (PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix bench/engine) and a release build
@@ -20,10 +21,14 @@ OUT="$ROOT/bench/out"
 ENGINE="$ROOT/bench/engine"
 GEN="$ROOT/bench/gen/gen-heap.js"
 NODE_HEAP_MB="${NODE_HEAP_MB:-16000}"
-LEAKHOUND="${LEAKHOUND:-${CARGO_TARGET_DIR:-$ROOT/target}/release/leakhound}"
-# gen-heap.js writes ~816.8 bytes per unit (~9.6 nodes per unit).
-BYTES_PER_UNIT=816.8
-HUGE_UNITS=5000000
+LEAKHOUND_DEFAULT="${CARGO_TARGET_DIR:-$ROOT/target}/release/leakhound"
+# gen-heap.js writes ~813 bytes and ~9.6 nodes per unit (435,000 units -> 353.7 MB).
+BYTES_PER_UNIT=813.2
+# The huge file: a 170,000-unit snapshot written by V8 (~1.6M nodes), tiled 30
+# times by bench/gen/tile-heap.js (V8 itself would need ~20 GB of RAM to write
+# a 40M-node snapshot).
+HUGE_TEMPLATE_UNITS=170000
+HUGE_COPIES=30
 
 huge=0
 sizes=()
@@ -43,9 +48,12 @@ command -v node >/dev/null || die "node is not on PATH"
 if [ ! -d "$ENGINE/node_modules/heap-snapshot-toolkit" ] || [ ! -d "$ENGINE/node_modules/@memlab/heap-analysis" ]; then
   die "peers not installed: PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix bench/engine"
 fi
-if [ ! -x "$LEAKHOUND" ]; then
-  echo "building leakhound (release) ..." >&2
-  (cd "$ROOT" && cargo build --release -p leakhound) || die "cargo build --release failed"
+if [ -z "${LEAKHOUND:-}" ]; then
+  LEAKHOUND="$LEAKHOUND_DEFAULT"
+  if [ ! -x "$LEAKHOUND" ]; then
+    echo "building leakhound (release) ..." >&2
+    (cd "$ROOT" && cargo build --release -p leakhound) || die "cargo build --release failed"
+  fi
 fi
 mkdir -p "$OUT"
 
@@ -53,10 +61,15 @@ mkdir -p "$OUT"
 generate() {
   local name="$1" units="$2" heap_mb="$3" file="$OUT/heap-$1.heapsnapshot"
   [ -s "$file" ] && return 0
-  local need_mb=$(( units * 2 / 1000 + 2000 ))   # file + temp headroom
+  local need_mb=$(( units * 2 / 1000 + 2000 ))   # file (~0.8 KB/unit) + headroom
   local avail_mb
   avail_mb=$(df -Pm "$OUT" | awk 'NR==2 {print $4}')
   [ "$avail_mb" -gt "$need_mb" ] || die "not enough disk for $file: ${avail_mb} MB free, need ~${need_mb} MB"
+  # V8's snapshot writer peaks at ~4.7 KB of RSS per unit (2.0 GB for 435,000
+  # units): refuse rather than push a shared machine into the OOM killer.
+  local need_ram_mb=$(( units * 47 / 10000 + 1000 )) ram_mb
+  ram_mb=$(awk '/MemAvailable/ {printf "%d", $2/1024}' /proc/meminfo)
+  [ "$ram_mb" -gt "$need_ram_mb" ] || die "not enough memory to write $file: ${ram_mb} MB available, V8 needs ~${need_ram_mb} MB"
   echo "generating $file ($units units) ..." >&2
   /usr/bin/time -f "%e %M" -o "$OUT/gen-$name.time" \
     node --expose-gc --max-old-space-size="$heap_mb" "$GEN" "$file" "$units" > "$OUT/gen-$name.json" \
@@ -131,7 +144,16 @@ for size in "${sizes[@]}"; do
   bench_file "$size" "$OUT/heap-$size.heapsnapshot" "devtools memlab"
 done
 if [ $huge -eq 1 ]; then
-  generate huge "$HUGE_UNITS" 20000
+  if [ ! -s "$OUT/heap-huge.heapsnapshot" ]; then
+    generate template "$HUGE_TEMPLATE_UNITS" 16000
+    avail_mb=$(df -Pm "$OUT" | awk 'NR==2 {print $4}')
+    [ "$avail_mb" -gt 6000 ] || die "not enough disk for the huge file: ${avail_mb} MB free, need ~6000 MB"
+    echo "tiling $OUT/heap-template.heapsnapshot x $HUGE_COPIES -> $OUT/heap-huge.heapsnapshot ..." >&2
+    /usr/bin/time -f "%e %M" -o "$OUT/gen-huge.time" \
+      node --max-old-space-size=8000 "$ROOT/bench/gen/tile-heap.js" "$OUT/heap-template.heapsnapshot" "$HUGE_COPIES" \
+      "$OUT/heap-huge.heapsnapshot" > "$OUT/gen-huge.json" || die "tile-heap.js failed"
+    echo "  $(cat "$OUT/gen-huge.json")  (wall s, peak KB: $(cat "$OUT/gen-huge.time"))" >&2
+  fi
   bench_file huge "$OUT/heap-huge.heapsnapshot" "devtools"
 fi
 
