@@ -77,15 +77,16 @@ generate() {
   echo "  $(cat "$OUT/gen-$name.json")  (wall s, peak KB: $(cat "$OUT/gen-$name.time"))" >&2
 }
 
-# measure TOOL FILE CMD...: runs CMD under /usr/bin/time; sets R_WALL R_RSS R_NODES R_STATUS.
+# measure TOOL FILE CMD...: runs CMD under /usr/bin/time; sets R_WALL R_CPU R_RSS R_NODES R_STATUS.
 measure() {
   local tool="$1" file="$2"; shift 2
   local base="$OUT/run-$(basename "$file" .heapsnapshot)-$tool"
   echo "  $tool ..." >&2
-  /usr/bin/time -f "%e %M" -o "$base.time" "$@" > "$base.out" 2> "$base.err"
+  /usr/bin/time -f "%e %M %U %S" -o "$base.time" "$@" > "$base.out" 2> "$base.err"
   local rc=$?
   R_WALL=$(awk 'END {print $1}' "$base.time" 2>/dev/null)
   R_RSS=$(awk 'END {printf "%d", $2/1024}' "$base.time" 2>/dev/null)
+  R_CPU=$(awk 'END {printf "%.2f", $3 + $4}' "$base.time" 2>/dev/null)
   R_NODES=$(grep -o '"\(nodes\|node_count\)":[0-9]*' "$base.out" | head -1 | cut -d: -f2)
   if [ $rc -eq 0 ]; then
     R_STATUS=ok
@@ -100,7 +101,7 @@ measure() {
   fi
 }
 
-declare -A WALL RSS
+declare -A WALL CPU RSS
 rows=()
 bench_file() {
   local label="$1" file="$2" peers="$3"
@@ -109,10 +110,11 @@ bench_file() {
   echo "benchmarking $file ($mb MB)" >&2
   local nodes=""
   measure leakhound "$file" "$LEAKHOUND" summary "$file" --json
-  WALL[$label,leakhound]=$R_WALL; RSS[$label,leakhound]=$R_RSS
-  [ -n "$R_NODES" ] && nodes=$R_NODES
-  rows+=("leakhound|$mb|${R_NODES:-?}|$R_WALL|$R_RSS|$R_STATUS")
-  [ "$R_STATUS" = ok ] || { WALL[$label,leakhound]=""; }
+  rows+=("leakhound|$mb|${R_NODES:-?}|$R_WALL|$R_CPU|$R_RSS|$R_STATUS")
+  if [ "$R_STATUS" = ok ]; then
+    WALL[$label,leakhound]=$R_WALL; CPU[$label,leakhound]=$R_CPU; RSS[$label,leakhound]=$R_RSS
+    [ -n "$R_NODES" ] && nodes=$R_NODES
+  fi
   for peer in $peers; do
     case "$peer" in
       devtools) [ "${SKIP_DEVTOOLS:-0}" = 1 ] && continue
@@ -121,10 +123,10 @@ bench_file() {
         measure memlab "$file" node --max-old-space-size="$NODE_HEAP_MB" "$ENGINE/memlab-peer.js" "$file" ;;
     esac
     [ -z "$nodes" ] && [ -n "$R_NODES" ] && nodes=$R_NODES
-    rows+=("$peer|$mb|${R_NODES:-?}|$R_WALL|$R_RSS|$R_STATUS")
-    if [ "$R_STATUS" = ok ]; then WALL[$label,$peer]=$R_WALL; RSS[$label,$peer]=$R_RSS; fi
+    rows+=("$peer|$mb|${R_NODES:-?}|$R_WALL|$R_CPU|$R_RSS|$R_STATUS")
+    if [ "$R_STATUS" = ok ]; then WALL[$label,$peer]=$R_WALL; CPU[$label,$peer]=$R_CPU; RSS[$label,$peer]=$R_RSS; fi
   done
-  rows+=("ratios|$label|$nodes|||$(ratios "$label")")
+  rows+=("ratios|$label|$nodes||||$(ratios "$label")")
 }
 
 ratio() { # ratio A B -> A/B with 1 decimal, or "-" if either is missing
@@ -132,9 +134,11 @@ ratio() { # ratio A B -> A/B with 1 decimal, or "-" if either is missing
 }
 ratios() {
   local l="$1"
-  echo -n "devtools/leakhound time $(ratio "${WALL[$l,devtools]:-}" "${WALL[$l,leakhound]:-}")"
+  echo -n "devtools/leakhound wall $(ratio "${WALL[$l,devtools]:-}" "${WALL[$l,leakhound]:-}")"
+  echo -n ", cpu $(ratio "${CPU[$l,devtools]:-}" "${CPU[$l,leakhound]:-}")"
   echo -n ", leakhound/devtools RSS $(ratio "${RSS[$l,leakhound]:-}" "${RSS[$l,devtools]:-}")"
-  echo -n ", memlab/leakhound time $(ratio "${WALL[$l,memlab]:-}" "${WALL[$l,leakhound]:-}")"
+  echo -n ", memlab/leakhound wall $(ratio "${WALL[$l,memlab]:-}" "${WALL[$l,leakhound]:-}")"
+  echo -n ", cpu $(ratio "${CPU[$l,memlab]:-}" "${CPU[$l,leakhound]:-}")"
   echo -n ", leakhound/memlab RSS $(ratio "${RSS[$l,leakhound]:-}" "${RSS[$l,memlab]:-}")"
 }
 
@@ -158,8 +162,9 @@ if [ $huge -eq 1 ]; then
 fi
 
 echo
+echo "cpu s = user + sys (less sensitive to other load than wall s)"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GB RAM, load $(cut -d' ' -f1-3 /proc/loadavg); node $(node --version)"
 {
-  echo "tool|file MB|nodes|wall s|peak RSS MB|status"
+  echo "tool|file MB|nodes|wall s|cpu s|peak RSS MB|status"
   for r in "${rows[@]}"; do echo "$r"; done
 } | column -t -s '|'
