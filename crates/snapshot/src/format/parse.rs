@@ -192,7 +192,7 @@ pub fn parse_file(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<RawSnaps
 }
 
 /// Values per batch handed from the number scanner to the record decoder.
-const BATCH_RECORDS: usize = 8192;
+const BATCH_RECORDS: usize = 1024;
 /// Without a known input size, never reserve more than this many elements up front.
 const UNKNOWN_SIZE_RESERVE_CAP: u64 = 1 << 27;
 /// Largest accepted `snapshot` header object.

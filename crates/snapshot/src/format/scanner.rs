@@ -31,24 +31,16 @@ impl<R: Read> ReadSource<R> {
     }
 }
 
-/// Fills `buf` (resized to `chunk`) from `reader` until it is full or the input ends; the
-/// returned vector is truncated to the bytes read.
+/// Fills `buf` from `reader` until it holds `chunk` bytes or the input ends. The buffer is
+/// not zeroed first (`read_to_end` tracks initialised bytes), so a recycled 8 MB buffer
+/// costs nothing to reuse and a tiny input never allocates 8 MB.
 pub(crate) fn fill_chunk<R: Read>(
     reader: &mut R,
     mut buf: Vec<u8>,
     chunk: usize,
 ) -> io::Result<Vec<u8>> {
-    buf.resize(chunk, 0);
-    let mut filled = 0;
-    while filled < chunk {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    buf.truncate(filled);
+    buf.clear();
+    reader.take(chunk as u64).read_to_end(&mut buf)?;
     Ok(buf)
 }
 
@@ -459,13 +451,21 @@ impl UintArray {
                 }
                 let start = i;
                 let mut v: u64 = 0;
-                while i < len {
-                    let d = buf[i].wrapping_sub(b'0');
-                    if d > 9 {
-                        break;
+                match swar_number(buf, i) {
+                    Some((val, end)) => {
+                        v = val;
+                        i = end;
                     }
-                    v = v.wrapping_mul(10).wrapping_add(u64::from(d));
-                    i += 1;
+                    None => {
+                        while i < len {
+                            let d = buf[i].wrapping_sub(b'0');
+                            if d > 9 {
+                                break;
+                            }
+                            v = v.wrapping_mul(10).wrapping_add(u64::from(d));
+                            i += 1;
+                        }
+                    }
                 }
                 if i == len {
                     // The token may continue in the next chunk.
@@ -565,4 +565,185 @@ fn parse_checked(digits: &[u8]) -> Option<u64> {
         acc.checked_mul(10)?
             .checked_add(u64::from(b.wrapping_sub(b'0')))
     })
+}
+
+const POW10: [u64; 9] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
+
+#[inline(always)]
+fn load8(buf: &[u8], i: usize) -> Option<u64> {
+    let b: [u8; 8] = buf.get(i..i.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(b))
+}
+
+/// Number of leading ASCII digits in the 8 bytes of `chunk` (little-endian, 0..=8).
+#[inline(always)]
+fn leading_digits(chunk: u64) -> usize {
+    const HI: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const ZERO: u64 = 0x3030_3030_3030_3030;
+    // A byte is a digit iff its high nibble is 3 and adding 6 keeps it 3 (0x30..=0x39).
+    // Carries out of a byte only start at a non-digit byte, so the first non-digit is exact.
+    let a = (chunk & HI) ^ ZERO;
+    let b = (chunk.wrapping_add(0x0606_0606_0606_0606) & HI) ^ ZERO;
+    ((a | b).trailing_zeros() / 8) as usize
+}
+
+/// Value of the `n` (1..=8) leading digits of `chunk`, eight digits at a time (SWAR).
+#[inline(always)]
+fn digits_value(chunk: u64, n: usize) -> u64 {
+    // Digits to the high end, leading zeros below; then combine pairs, quads, octets.
+    let v = chunk.wrapping_sub(0x3030_3030_3030_3030) << (8 * (8 - n));
+    let v = (v.wrapping_mul(10).wrapping_add(v >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let v = (v.wrapping_mul(100).wrapping_add(v >> 16)) & 0x0000_FFFF_0000_FFFF;
+    (v.wrapping_mul(10_000).wrapping_add(v >> 32)) & 0xFFFF_FFFF
+}
+
+/// Parses the digits at `buf[i..]` eight bytes at a time when at least 32 bytes remain.
+/// Returns the value and the end position, or `None` (no digit, more than 19 digits, or
+/// too close to the end of the chunk) to let the scalar loop decide.
+#[inline(always)]
+fn swar_number(buf: &[u8], mut i: usize) -> Option<(u64, usize)> {
+    if buf.len().saturating_sub(i) < 32 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    let mut total = 0;
+    for _ in 0..3 {
+        let chunk = load8(buf, i)?;
+        let n = leading_digits(chunk);
+        if n == 0 {
+            break;
+        }
+        v = v
+            .wrapping_mul(POW10[n])
+            .wrapping_add(digits_value(chunk, n));
+        total += n;
+        i += n;
+        if n < 8 {
+            return if total <= 19 { Some((v, i)) } else { None };
+        }
+    }
+    if total == 0 || total > 19 {
+        return None;
+    }
+    // Exactly 8 or 16 digits followed by a non-digit (the loop broke on n == 0), or 24+.
+    match buf.get(i) {
+        Some(b) if !b.is_ascii_digit() => Some((v, i)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `cargo test --release -p leakhound-snapshot --lib bench_number_loop -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn bench_number_loop() {
+        let mut text = String::from("[");
+        let mut x: u64 = 7;
+        let mut first = true;
+        while text.len() < 300 << 20 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let rec = format!(
+                "{},{},{}",
+                (x >> 60) % 7,
+                (x >> 20) % 300_000,
+                ((x >> 30) % 20_000_000) * 7
+            );
+            if !first {
+                text.push_str("\n,");
+            }
+            first = false;
+            text.push_str(&rec);
+        }
+        text.push(']');
+        for round in 0..2 {
+            let mut src = ReadSource::new(text.as_bytes(), CHUNK_SIZE);
+            let mut progress = |_| {};
+            let mut sc = Scanner::new(&mut src, &mut progress);
+            sc.expect(b'[', "t").unwrap();
+            let mut arr = UintArray::new("t");
+            let mut out = Vec::with_capacity(3072);
+            let mut sum = 0u64;
+            let cpu = || -> f64 {
+                let s = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+                s.split_whitespace()
+                    .next()
+                    .and_then(|x| x.parse::<f64>().ok())
+                    .unwrap_or(0.0)
+                    / 1e9
+            };
+            let c0 = cpu();
+            let t = std::time::Instant::now();
+            while !arr.done {
+                out.clear();
+                arr.fill(&mut sc, &mut out, 3072).unwrap();
+                sum = sum.wrapping_add(out.iter().sum::<u64>());
+            }
+            let secs = t.elapsed().as_secs_f64();
+            let cpu_secs = cpu() - c0;
+            println!(
+                "round {round}: {:.0} MB/s wall, {:.0} MB/s of CPU time (sum {sum})",
+                text.len() as f64 / 1e6 / secs,
+                text.len() as f64 / 1e6 / cpu_secs
+            );
+        }
+    }
+
+    #[test]
+    fn swar_matches_scalar() {
+        let mut cases: Vec<String> = vec![
+            "0".into(),
+            "7".into(),
+            "12345678".into(),
+            "123456789".into(),
+            "1234567890123456".into(),
+            "12345678901234567".into(),
+            "18446744073709551615".into(),
+            "9999999999999999999".into(),
+            "00000000000000000001".into(),
+        ];
+        let mut x: u64 = 1;
+        for _ in 0..2000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            cases.push((x >> (x % 64)).to_string());
+        }
+        for c in cases {
+            for tail in [",", "]", "\n", " ", "a", "\u{ff}", ":", "/"] {
+                let s = format!("{c}{tail}{}", " ".repeat(40));
+                let got = swar_number(s.as_bytes(), 0);
+                let scalar: Option<u64> = if c.len() <= 19 { c.parse().ok() } else { None };
+                match got {
+                    Some((v, end)) => {
+                        assert_eq!(Some(v), scalar, "{c}{tail}");
+                        assert_eq!(end, c.len(), "{c}{tail}");
+                    }
+                    None => assert!(c.len() > 19, "{c}{tail}: SWAR declined"),
+                }
+            }
+        }
+        assert_eq!(swar_number(b",123", 0), None);
+        // Bytes 0x3a..0x3f and high bytes are not digits.
+        for b in [b':', b';', b'?', b'/', 0xfa, 0xff, 0xb0, 0x39 + 0x80] {
+            let mut v = b"12".to_vec();
+            v.push(b);
+            v.extend_from_slice(&[b'5'; 40]);
+            assert_eq!(swar_number(&v, 0), Some((12, 2)), "byte {b:#x}");
+        }
+    }
 }
