@@ -13,7 +13,8 @@
 # (PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix bench/engine) and a release build
 # (built here if missing). Files go to bench/out/ (git-ignored) and are reused.
 # Environment: LEAKHOUND=path to the binary; NODE_HEAP_MB (default 16000) for the
-# peers' --max-old-space-size; SKIP_MEMLAB=1 / SKIP_DEVTOOLS=1 to leave a peer out.
+# peers' --max-old-space-size; SKIP_MEMLAB=1 / SKIP_DEVTOOLS=1 to leave a peer out;
+# FORCE_PEERS=1 runs DevTools even when MemAvailable looks too small for it.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -118,6 +119,14 @@ bench_file() {
   for peer in $peers; do
     case "$peer" in
       devtools) [ "${SKIP_DEVTOOLS:-0}" = 1 ] && continue
+        # DevTools needs ~330 bytes of RSS per node (1.4 GB for 4.36M nodes);
+        # on a shared machine do not let it push others into the OOM killer.
+        local need_mb=$(( $(stat -c %s "$file") / 1000000 * 4 + 1000 )) ram_mb
+        ram_mb=$(awk '/MemAvailable/ {printf "%d", $2/1024}' /proc/meminfo)
+        if [ "$ram_mb" -lt "$need_mb" ] && [ "${FORCE_PEERS:-0}" != 1 ]; then
+          rows+=("devtools|$mb|?|||~${need_mb}|skipped: needs ~${need_mb} MB RAM, ${ram_mb} MB available (FORCE_PEERS=1 runs it)")
+          continue
+        fi
         measure devtools "$file" node --max-old-space-size="$NODE_HEAP_MB" "$ENGINE/devtools-peer.mjs" "$file" ;;
       memlab) [ "${SKIP_MEMLAB:-0}" = 1 ] && continue
         measure memlab "$file" node --max-old-space-size="$NODE_HEAP_MB" "$ENGINE/memlab-peer.js" "$file" ;;
