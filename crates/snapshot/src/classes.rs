@@ -29,14 +29,61 @@ pub struct ClassAssignment {
     pub classes: Vec<ClassInfo>,
 }
 
-/// Per node, the index of its entry in `raw.locations` (`u32::MAX` = none); the last entry
-/// for a node wins, as in DevTools' location map.
-pub fn location_index(raw: &RawSnapshot) -> Vec<u32> {
-    let mut index = vec![u32::MAX; raw.node_count()];
-    for (i, loc) in raw.locations.iter().enumerate() {
-        index[loc.node as usize] = i as u32;
+/// Finds a node's entry in `raw.locations`; the last entry for a node wins, as in
+/// DevTools' location map. V8 writes locations in node order, so usually no index is
+/// needed at all; otherwise a sorted copy of entry numbers is kept (not one slot a node).
+#[derive(Debug, Clone, Default)]
+pub struct LocationIndex {
+    /// Entry numbers sorted by node, one per node; `None` when `raw.locations` already is.
+    sorted: Option<Vec<u32>>,
+}
+
+impl LocationIndex {
+    pub fn build(raw: &RawSnapshot) -> LocationIndex {
+        let in_order = raw.locations.windows(2).all(|w| w[0].node < w[1].node);
+        if in_order {
+            return LocationIndex { sorted: None };
+        }
+        let mut order: Vec<u32> = (0..raw.locations.len() as u32).collect();
+        order.sort_by_key(|&i| raw.locations[i as usize].node); // stable: later entries last
+        let mut unique: Vec<u32> = Vec::with_capacity(order.len());
+        for i in order {
+            match unique.last_mut() {
+                Some(last)
+                    if raw.locations[*last as usize].node == raw.locations[i as usize].node =>
+                {
+                    *last = i
+                }
+                _ => unique.push(i),
+            }
+        }
+        LocationIndex {
+            sorted: Some(unique),
+        }
     }
-    index
+
+    fn len(&self, raw: &RawSnapshot) -> usize {
+        self.sorted.as_ref().map_or(raw.locations.len(), Vec::len)
+    }
+
+    fn entry(&self, k: usize) -> u32 {
+        self.sorted.as_ref().map_or(k as u32, |v| v[k])
+    }
+
+    /// The location entry of node `n`.
+    pub fn get(&self, raw: &RawSnapshot, n: u32) -> Option<Location> {
+        let (mut lo, mut hi) = (0, self.len(raw));
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let loc = raw.locations[self.entry(mid) as usize];
+            match loc.node.cmp(&n) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(loc),
+            }
+        }
+        None
+    }
 }
 
 fn type_class_name(raw: &RawSnapshot, ty: NodeType, name: &str) -> String {
@@ -75,7 +122,7 @@ fn short_tag_name(name: &str) -> std::borrow::Cow<'_, str> {
 pub fn assign(
     raw: &RawSnapshot,
     interfaces: &[InterfaceDefinition],
-    location_of: &[u32],
+    locations: &LocationIndex,
 ) -> ClassAssignment {
     let n = raw.node_count();
     let mut classes: Vec<ClassInfo> = Vec::new();
@@ -103,6 +150,9 @@ pub fn assign(
     };
 
     let mut node_class = vec![0u32; n];
+    // Walk the locations (sorted by node) alongside the nodes.
+    let mut next_location = 0usize;
+    let location_count = locations.len(raw);
     for o in 0..n as u32 {
         let ty = raw.node_types[o as usize];
         let mut class = match ty {
@@ -135,10 +185,16 @@ pub fn assign(
                 class = intern(def.name.clone(), &mut classes);
             }
         }
+        while next_location < location_count
+            && raw.locations[locations.entry(next_location) as usize].node < o
+        {
+            next_location += 1;
+        }
+        let location = (next_location < location_count)
+            .then(|| raw.locations[locations.entry(next_location) as usize])
+            .filter(|loc| loc.node == o);
         if ty == NodeType::Object {
-            let li = location_of[o as usize];
-            if li != u32::MAX {
-                let loc = raw.locations[li as usize];
+            if let Some(loc) = location {
                 let name_class = class;
                 class = *by_location
                     .entry((name_class, loc.script_id, loc.line, loc.column))

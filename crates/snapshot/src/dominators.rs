@@ -105,8 +105,10 @@ pub fn build(
     }
 
     // Buckets as singly linked lists: bucket_head[v] -> w -> bucket_next[w] -> ...
+    // The DFS cursor array is dead now; reuse its memory for the links.
+    let mut bucket_next = next_edge;
+    bucket_next.fill(0);
     let mut bucket_head = vec![0u32; len];
-    let mut bucket_next = vec![0u32; len];
     let mut dom = vec![0u32; len];
     let mut compress_stack: Vec<u32> = Vec::new();
 

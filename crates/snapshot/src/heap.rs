@@ -18,7 +18,6 @@ use std::collections::HashMap;
 pub struct HeapSnapshot {
     raw: RawSnapshot,
     retainers: Retainers,
-    self_sizes: Vec<u64>,
     distances: Vec<i32>,
     dominator: Vec<u32>,
     retained: Vec<u64>,
@@ -26,11 +25,12 @@ pub struct HeapSnapshot {
     page_owned: BitVec,
     interfaces: Vec<InterfaceDefinition>,
     classes: ClassAssignment,
-    location_of: Vec<u32>,
+    locations: classes::LocationIndex,
     statistics: Statistics,
     total_size: u64,
     scripts: HashMap<u32, String>,
-    id_index: Vec<(u32, u32)>,
+    /// `(id, ordinal)` sorted by id, built on first use (8 bytes a node).
+    id_index: std::sync::OnceLock<Vec<(u32, u32)>>,
     unreachable: usize,
 }
 
@@ -49,7 +49,7 @@ impl HeapSnapshot {
             || flags::mark_page_owned(&raw),
         );
         let has_user_roots = flags::has_user_roots(&raw);
-        let ((essential, self_sizes), (distances, (interfaces, location_of))) = rayon::join(
+        let ((essential, self_sizes), (distances, (interfaces, locations))) = rayon::join(
             || {
                 rayon::join(
                     || essential::essential_edges(&raw, &page_owned, &eph),
@@ -59,28 +59,36 @@ impl HeapSnapshot {
             || {
                 rayon::join(
                     || distances::calculate(&raw, &eph),
-                    || rayon::join(|| interfaces::infer(&raw), || classes::location_index(&raw)),
+                    || {
+                        rayon::join(
+                            || interfaces::infer(&raw),
+                            || classes::LocationIndex::build(&raw),
+                        )
+                    },
                 )
             },
         );
         drop(eph);
-        let (tree, (classes, (scripts, id_index))) = rayon::join(
-            || dominators::build(&raw, &retainers, &essential, &self_sizes),
+        // DevTools rewrites the self sizes in place; so do we, to keep one array.
+        let mut raw = raw;
+        raw.node_self_sizes = self_sizes;
+        let self_sizes = &raw.node_self_sizes;
+        let (tree, (classes, scripts)) = rayon::join(
+            || dominators::build(&raw, &retainers, &essential, self_sizes),
             || {
                 rayon::join(
-                    || classes::assign(&raw, &interfaces, &location_of),
-                    || rayon::join(|| scripts::script_names(&raw), || build_id_index(&raw)),
+                    || classes::assign(&raw, &interfaces, &locations),
+                    || scripts::script_names(&raw),
                 )
             },
         );
         drop(essential);
         let dominated = DominatedNodes::build(&tree.dominator, raw.root);
         let total_size = tree.retained[raw.root as usize] + raw.extra_native_bytes;
-        let statistics = statistics::calculate(&raw, &self_sizes, &retainers, total_size);
+        let statistics = statistics::calculate(&raw, &raw.node_self_sizes, &retainers, total_size);
         HeapSnapshot {
             raw,
             retainers,
-            self_sizes,
             distances,
             dominator: tree.dominator,
             retained: tree.retained,
@@ -88,11 +96,11 @@ impl HeapSnapshot {
             page_owned,
             interfaces,
             classes,
-            location_of,
+            locations,
             statistics,
             total_size,
             scripts,
-            id_index,
+            id_index: std::sync::OnceLock::new(),
             unreachable: tree.unreachable,
         }
     }
@@ -139,14 +147,10 @@ impl HeapSnapshot {
     pub fn display_name(&self, n: u32) -> String {
         names::display_name(&self.raw, n)
     }
-    /// Shallow size after DevTools' reassignment of owned internal arrays.
+    /// Shallow size after DevTools' reassignment of owned internal arrays (the raw
+    /// snapshot's `node_self_sizes` hold these adjusted sizes after analysis).
     #[inline]
     pub fn self_size(&self, n: u32) -> u64 {
-        self.self_sizes[n as usize]
-    }
-    /// Shallow size as V8 wrote it.
-    #[inline]
-    pub fn raw_self_size(&self, n: u32) -> u64 {
         self.raw.node_self_sizes[n as usize]
     }
     #[inline]
@@ -186,20 +190,18 @@ impl HeapSnapshot {
         &self.classes.classes
     }
     pub fn location(&self, n: u32) -> Option<Location> {
-        match self.location_of[n as usize] {
-            u32::MAX => None,
-            i => Some(self.raw.locations[i as usize]),
-        }
+        self.locations.get(&self.raw, n)
     }
     /// The path or URL of a script id, when the snapshot names it.
     pub fn script_name(&self, script_id: u32) -> Option<&str> {
         self.scripts.get(&script_id).map(String::as_str)
     }
     pub fn ordinal_of_id(&self, id: u32) -> Option<u32> {
-        self.id_index
+        let index = self.id_index.get_or_init(|| build_id_index(&self.raw));
+        index
             .binary_search_by_key(&id, |&(i, _)| i)
             .ok()
-            .map(|k| self.id_index[k].1)
+            .map(|k| index[k].1)
     }
 
     // ---- edges ----
@@ -236,7 +238,7 @@ impl HeapSnapshot {
     pub fn aggregates(&self) -> Vec<ClassAggregate> {
         classes::aggregate(
             &self.classes,
-            &self.self_sizes,
+            &self.raw.node_self_sizes,
             &self.distances,
             &self.retained,
             &self.dominated,
@@ -261,13 +263,13 @@ impl HeapSnapshot {
         let reclassified;
         let assignment = match interfaces {
             Some(defs) if defs != self.interfaces.as_slice() => {
-                reclassified = classes::assign(&self.raw, defs, &self.location_of);
+                reclassified = classes::assign(&self.raw, defs, &self.locations);
                 &reclassified
             }
             _ => &self.classes,
         };
         let mut by_class: Vec<Vec<(u32, u64)>> = vec![Vec::new(); assignment.classes.len()];
-        for (o, &size) in self.self_sizes.iter().enumerate() {
+        for (o, &size) in self.raw.node_self_sizes.iter().enumerate() {
             if size != 0 {
                 by_class[assignment.node_class[o] as usize].push((self.raw.node_ids[o], size));
             }

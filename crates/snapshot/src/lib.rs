@@ -50,3 +50,8 @@ pub use interfaces::InterfaceDefinition;
 pub use paths::PathStep;
 pub use statistics::Statistics;
 pub use strings::StringTable;
+
+#[cfg(test)]
+mod testgraph;
+#[cfg(test)]
+mod tests_analyses;
