@@ -7,11 +7,14 @@ use leakhound_snapshot::{parse_reader, EdgeType, NodeType, RawSnapshot};
 use parser_util::{Node, Snap, TraceTreeNode, EDGE_TYPES, FIELDS7, NODE_TYPES};
 use proptest::prelude::*;
 
+/// A trace tree node as the parser flattens it: (id, function_info_index, count, size, parent).
+type FlatTrace = (u32, u32, u32, u64, u32);
+
 #[derive(Debug, Clone)]
 struct Case {
     snap: Snap,
     /// Expected trace tree in pre-order: (id, function_info_index, count, size, parent).
-    trace_preorder: Vec<(u32, u32, u32, u64, u32)>,
+    trace_preorder: Vec<FlatTrace>,
 }
 
 fn layouts() -> impl Strategy<Value = Vec<String>> {
@@ -56,7 +59,7 @@ fn build_tree(
     parents: &[Option<usize>],
     vals: &[(u32, u32, u64)],
     n_infos: u32,
-) -> (Vec<TraceTreeNode>, Vec<(u32, u32, u32, u64, u32)>) {
+) -> (Vec<TraceTreeNode>, Vec<FlatTrace>) {
     // children lists by generation index; parents[i] < i.
     let n = parents.len();
     let mut kids: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -88,7 +91,7 @@ fn build_tree(
         .iter()
         .map(|&r| make(r, &kids, vals, n_infos))
         .collect();
-    fn pre(t: &TraceTreeNode, parent: u32, out: &mut Vec<(u32, u32, u32, u64, u32)>) {
+    fn pre(t: &TraceTreeNode, parent: u32, out: &mut Vec<FlatTrace>) {
         let me = out.len() as u32;
         out.push((t.id, t.function_info_index, t.count, t.size, parent));
         for c in &t.children {
@@ -339,7 +342,7 @@ fn check(case: &Case, raw: &RawSnapshot) {
             *g
         );
     }
-    let got: Vec<(u32, u32, u32, u64, u32)> = raw
+    let got: Vec<FlatTrace> = raw
         .trace_tree
         .iter()
         .map(|t| (t.id, t.function_info_index, t.count, t.size, t.parent))

@@ -480,7 +480,7 @@ impl Parser {
                     Some(p) => u8::try_from(r[p]).map_err(|_| over("detachedness", r[p], "u8"))?,
                     None => 0,
                 };
-                if max_name.map_or(true, |(m, _)| name > m) {
+                if max_name.is_none_or(|(m, _)| name > m) {
                     max_name = Some((name, ordinal));
                 }
                 raw.node_types.push(ty);
@@ -595,7 +595,7 @@ impl Parser {
                 index += 1;
             }
         }
-        if total % group as u64 != 0 {
+        if !total.is_multiple_of(group as u64) {
             return Err(ParseError::LengthMismatch {
                 section,
                 expected: total - total % group as u64 + group as u64,
@@ -947,8 +947,7 @@ fn decode_edges<const NF: u64>(
 ) -> Result<(), ParseError> {
     let nf = if NF == 0 { ctx.nf } else { NF };
     let limit = ctx.node_count.saturating_mul(nf);
-    let mut edge = raw.edge_to.len() as u64;
-    for r in vals.chunks_exact(ctx.ef) {
+    for (edge, r) in (raw.edge_to.len() as u64..).zip(vals.chunks_exact(ctx.ef)) {
         let t = r[ctx.p_type];
         let ty = match ctx.types.get(t as usize) {
             Some(&ty) if t <= u64::from(u32::MAX) => ty,
@@ -974,7 +973,7 @@ fn decode_edges<const NF: u64>(
         };
         if !ty.has_index_name()
             && ty != EdgeType::Unknown
-            && max_name.map_or(true, |(m, _)| name32 > m)
+            && max_name.is_none_or(|(m, _)| name32 > m)
         {
             *max_name = Some((name32, edge));
         }
@@ -995,7 +994,6 @@ fn decode_edges<const NF: u64>(
         raw.edge_types.push(ty);
         raw.edge_names.push(name32);
         raw.edge_to.push((to / nf) as u32);
-        edge += 1;
     }
     Ok(())
 }

@@ -154,7 +154,7 @@ impl Snap {
         o.push_str("\"nodes\":[");
         for (i, n) in self.nodes.iter().enumerate() {
             if i > 0 {
-                o.push_str(",");
+                o.push(',');
                 o.push_str(nl);
             }
             let vals: Vec<String> = self
@@ -179,7 +179,7 @@ impl Snap {
         let _ = write!(o, "],{nl}\"edges\":[");
         for (i, e) in self.edges.iter().enumerate() {
             if i > 0 {
-                o.push_str(",");
+                o.push(',');
                 o.push_str(nl);
             }
             let _ = write!(o, "{},{},{}", e.0, e.1, e.2);
@@ -190,7 +190,7 @@ impl Snap {
             let _ = write!(o, ",{nl}\"trace_function_infos\":[{}]", flat.join(","));
         }
         if let Some(t) = &self.trace_tree {
-            o.push_str(",");
+            o.push(',');
             o.push_str(nl);
             o.push_str("\"trace_tree\":");
             write_trace_level(&mut o, t);
@@ -229,7 +229,7 @@ fn write_trace_level(o: &mut String, roots: &[TraceTreeNode]) {
     }
     while let Some(step) = stack.pop() {
         match step {
-            Step::Close => o.push_str("]"),
+            Step::Close => o.push(']'),
             Step::Node(n, comma) => {
                 if comma {
                     o.push(',');
