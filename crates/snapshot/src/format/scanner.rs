@@ -443,6 +443,17 @@ impl UintArray {
         let mut expect_value = self.expect_value;
         let result = loop {
             if expect_value {
+                // Fast lane for V8's layout: short numbers directly followed by ','. One
+                // 8-byte load finds the digits, their value and the separator.
+                while out.len() < limit && len.saturating_sub(i) >= 32 {
+                    let Some(chunk) = load8(buf, i) else { break };
+                    let n = leading_digits(chunk);
+                    if n == 0 || n == 8 || (chunk >> (8 * n)) as u8 != b',' {
+                        break;
+                    }
+                    out.push(digits_value(chunk, n));
+                    i += n + 1;
+                }
                 if out.len() >= limit {
                     break Ok(());
                 }
