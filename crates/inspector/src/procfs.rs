@@ -229,10 +229,30 @@ pub fn other_holder(pid: u32, port: u16) -> Option<String> {
     if holders.is_empty() {
         return None;
     }
-    Some(find_inode_owner(&holders).unwrap_or_else(|| "an unknown process".into()))
+    Some(
+        find_inode_owner(&holders)
+            .map(|pid| {
+                let comm = fs::read_to_string(proc_path(pid, "comm")).unwrap_or_default();
+                format!("pid {pid} ({})", comm.trim())
+            })
+            .unwrap_or_else(|| "an unknown process".into()),
+    )
 }
 
-fn find_inode_owner(inodes: &[u64]) -> Option<String> {
+/// The local process listening on TCP `port` (in our network namespace), if visible.
+pub fn port_owner(port: u16) -> Option<u32> {
+    let inodes: Vec<u64> = all_listeners(std::process::id())
+        .into_iter()
+        .filter(|l| l.port == port)
+        .map(|l| l.inode)
+        .collect();
+    if inodes.is_empty() {
+        return None;
+    }
+    find_inode_owner(&inodes)
+}
+
+fn find_inode_owner(inodes: &[u64]) -> Option<u32> {
     for entry in fs::read_dir("/proc").ok()?.flatten() {
         let Some(pid) = entry
             .file_name()
@@ -243,8 +263,7 @@ fn find_inode_owner(inodes: &[u64]) -> Option<String> {
         };
         if let Ok(own) = socket_inodes(pid) {
             if inodes.iter().any(|i| own.contains(i)) {
-                let comm = fs::read_to_string(proc_path(pid, "comm")).unwrap_or_default();
-                return Some(format!("pid {pid} ({})", comm.trim()));
+                return Some(pid);
             }
         }
     }
@@ -278,6 +297,7 @@ mod tests {
             .iter()
             .any(|p| p.port == port && p.connect_host == "127.0.0.1"));
         assert_eq!(other_holder(std::process::id(), port), None);
+        assert_eq!(port_owner(port), Some(std::process::id()));
     }
 
     #[test]

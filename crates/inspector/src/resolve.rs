@@ -93,12 +93,33 @@ pub async fn http_get(
             .write_all(request.as_bytes())
             .await
             .map_err(|e| err(e.to_string()))?;
+        // Node's inspector keeps the connection open despite `Connection: close`: read the
+        // head, then Content-Length bytes (or to EOF without one).
         let mut buf = Vec::new();
-        let mut limited = (&mut stream).take(16 << 20);
-        limited
-            .read_to_end(&mut buf)
-            .await
-            .map_err(|e| err(e.to_string()))?;
+        let mut tmp = [0u8; 8192];
+        loop {
+            let n = stream.read(&mut tmp).await.map_err(|e| err(e.to_string()))?;
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&tmp[..n]);
+            if buf.len() > 16 << 20 {
+                return Err(err("response too large".into()));
+            }
+            if let Some(end) = find_subslice(&buf, b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                let length = head.lines().find_map(|l| {
+                    l.strip_prefix("content-length:")
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                });
+                if let Some(len) = length {
+                    if buf.len() >= end + 4 + len {
+                        buf.truncate(end + 4 + len);
+                        break;
+                    }
+                }
+            }
+        }
         Ok::<_, InspectorError>(buf)
     };
     let buf = tokio::time::timeout(timeout, work)
@@ -121,6 +142,10 @@ pub async fn http_get(
         return Ok(dechunk(body));
     }
     Ok(body.to_string())
+}
+
+fn find_subslice(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 fn dechunk(body: &str) -> String {
@@ -187,7 +212,7 @@ pub async fn resolve(target: &Target, opts: &ResolveOptions) -> Result<Resolved,
             let ws_url = rehost(chosen.ws_url.as_deref().unwrap_or_default(), host, *port);
             Ok(Resolved {
                 ws_url,
-                pid: chosen.pid(),
+                pid: chosen.pid().or_else(|| local_owner(host, *port)),
                 opened_by_us: false,
                 host: host.clone(),
                 port: *port,
@@ -202,7 +227,8 @@ pub async fn resolve(target: &Target, opts: &ResolveOptions) -> Result<Resolved,
                 Ok(list) => list
                     .iter()
                     .find(|t| t.ws_url.as_deref().is_some_and(|u| same_path(u, url)))
-                    .and_then(JsonTarget::pid),
+                    .and_then(JsonTarget::pid)
+                    .or_else(|| local_owner(&host, port)),
                 Err(_) => None,
             };
             Ok(Resolved {
@@ -213,6 +239,15 @@ pub async fn resolve(target: &Target, opts: &ResolveOptions) -> Result<Resolved,
                 port,
             })
         }
+    }
+}
+
+/// The local process behind a loopback inspector port (Node's title often lacks the pid).
+fn local_owner(host: &str, port: u16) -> Option<u32> {
+    if crate::target::is_loopback(host) {
+        procfs::port_owner(port)
+    } else {
+        None
     }
 }
 
@@ -234,8 +269,9 @@ fn rehost(ws_url: &str, host: &str, port: u16) -> String {
     }
 }
 
-/// Asks each listening port of `pid` (the inspect port first) for its `/json/list`; the
-/// first that lists `pid` is its inspector.
+/// Asks each listening port of `pid` (the inspect port first) for its `/json/list`: the
+/// socket belongs to `pid`, so a Node target there is its inspector (Node's title is the
+/// script path or `node[pid]`; a title naming another pid is rejected).
 async fn find_open_inspector(
     pid: u32,
     listeners: &[procfs::Listener],
@@ -248,10 +284,11 @@ async fn find_open_inspector(
         else {
             continue;
         };
-        if let Some(t) = list
-            .iter()
-            .find(|t| t.pid() == Some(pid) && t.ws_url.is_some())
-        {
+        if let Some(t) = list.iter().find(|t| {
+            t.ws_url.is_some()
+                && (t.kind == "node" || t.kind.is_empty())
+                && t.pid().is_none_or(|p| p == pid)
+        }) {
             return Some(Resolved {
                 ws_url: rehost(
                     t.ws_url.as_deref().unwrap_or_default(),
