@@ -227,6 +227,48 @@ pub fn find_in(summaries: &[SnapshotSummary], last: &HeapSnapshot, opts: &FindOp
     for c in candidates {
         by_holder.entry(c.holder).or_default().push(c);
     }
+    // Fold weak candidates (growing classes) whose objects lie inside what a stronger
+    // candidate explains (a closure chain's subtrees) into that candidate.
+    let mut covered: HashMap<u32, u32> = HashMap::new();
+    for (&holder, cands) in &by_holder {
+        for c in cands {
+            for &root in &c.covers {
+                covered.insert(root, holder);
+            }
+        }
+    }
+    if !covered.is_empty() {
+        let weak: Vec<u32> = by_holder
+            .iter()
+            .filter(|(_, cs)| cs.iter().all(|c| c.priority <= 20 && c.covers.is_empty()))
+            .map(|(&h, _)| h)
+            .collect();
+        for h in weak {
+            let sample = by_holder[&h].iter().find_map(|c| c.sample).unwrap_or(h);
+            let mut cur = sample;
+            let mut into = None;
+            for _ in 0..100_000 {
+                if let Some(&target) = covered.get(&cur) {
+                    into = Some(target);
+                    break;
+                }
+                let up = last.dominator(cur);
+                if up == cur {
+                    break;
+                }
+                cur = up;
+            }
+            if let Some(target) = into.filter(|&t| t != h) {
+                let folded = by_holder.remove(&h).unwrap_or_default();
+                if let Some(dest) = by_holder.get_mut(&target) {
+                    for mut c in folded {
+                        c.priority = 0;
+                        dest.push(c);
+                    }
+                }
+            }
+        }
+    }
     let mut explainer = explain::Explainer::new(last, &names);
     let mut findings = Vec::new();
     let mut holders: Vec<u32> = by_holder.keys().copied().collect();

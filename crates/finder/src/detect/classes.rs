@@ -145,6 +145,8 @@ impl Detector for Classes {
                 )],
                 priority: 20,
                 tail_edge: None,
+                covers: Vec::new(),
+                sample: Some(sample),
             });
         }
         out

@@ -116,41 +116,44 @@ impl Detector for ClosureChains {
                         .find(|&(_, from)| raw.node_types[from as usize] == NodeType::Closure)
                         .map(|(_, from)| from)
                 });
-            // Chain length per snapshot: contexts in the anchor's dominator subtree that
-            // existed then.
+            // The chain's top links: contexts with no other new context above them.
+            let tops: Vec<u32> = ctxs
+                .iter()
+                .copied()
+                .filter(|c| depth.get(c) == Some(&1))
+                .collect();
+            // Chain length and bytes per snapshot, from the last snapshot: links (contexts)
+            // and bytes in the tops' dominator subtrees that existed then (nothing in a
+            // chain dies, and an object alive at the end existed at every snapshot since it
+            // was first seen). For the last snapshot the bytes are the exact retained size.
             let mut counts = vec![0u64; cx.snapshots()];
-            let mut stack: Vec<u32> = cx.snap.dominated_children(anchor).to_vec();
+            let mut bytes = vec![0u64; cx.snapshots()];
+            let mut stack: Vec<u32> = tops.clone();
             let mut visited = 0usize;
             while let Some(n) = stack.pop() {
                 visited += 1;
                 if visited > 50_000_000 {
                     break;
                 }
-                if is_context(cx, n) {
-                    let id = cx.id(n);
-                    for (k, c) in counts.iter_mut().enumerate() {
-                        if cx.existed_at(id, k) {
-                            *c += 1;
+                let id = cx.id(n);
+                let ctx = is_context(cx, n);
+                let size = cx.snap.self_size(n);
+                for k in 0..counts.len() {
+                    if cx.existed_at(id, k) {
+                        bytes[k] += size;
+                        if ctx {
+                            counts[k] += 1;
                         }
                     }
                 }
                 stack.extend_from_slice(cx.snap.dominated_children(n));
             }
-            // The variable that holds the chain's head: the anchor's edge to its largest new
-            // dominated child.
-            let head_edge = raw
-                .edges_of(anchor)
-                .filter(|&e| raw.edge_types[e] != EdgeType::Weak)
-                .filter(|&e| {
-                    let t = raw.edge_to[e];
-                    cx.survivors.anchor_of[t as usize] == anchor && cx.snap.dominator(t) == anchor
-                })
-                .max_by_key(|&e| {
-                    (
-                        cx.snap.retained_size(raw.edge_to[e]),
-                        raw.edge_types[e] == EdgeType::Context,
-                    )
-                });
+            // The variable that holds the chain: search up the retainers of the top links
+            // for the first old object or scope reached through a property/context/element
+            // edge (the anchor itself may be a GC root when the stack also holds the head).
+            let Some((holder, head_edge)) = find_holder(cx, &tops) else {
+                continue;
+            };
             let evidence = vec![format!(
                 "{n_ctx} new contexts nested {max_depth} deep{}",
                 chain_var
@@ -159,23 +162,63 @@ impl Detector for ClosureChains {
                     .unwrap_or_default()
             )];
             out.push(Candidate {
-                holder: anchor,
+                holder,
                 kind: FindingKind::ClosureChain,
                 pattern: Pattern::ClosureLeak,
                 class: "system / Context".to_string(),
-                edge: head_edge.map(|e| raw.edge_name(e).into_owned()),
+                edge: Some(raw.edge_name(head_edge).into_owned()),
                 count_unit: "contexts".to_string(),
                 counts: counts.into_iter().map(Some).collect(),
-                retained: super::retained_series(cx, anchor),
+                retained: bytes.into_iter().map(Some).collect(),
                 location: LocationHint::Declaration {
                     name: chain_var.clone(),
                     near,
                 },
                 evidence,
                 priority: 80,
-                tail_edge: head_edge,
+                tail_edge: Some(head_edge),
+                covers: tops.clone(),
+                sample: None,
             });
         }
         out
     }
+}
+
+/// Breadth-first up the retainers of `starts` through new objects only, to the first old
+/// object or scope reached by a property, context or element edge: `(holder, edge)`.
+fn find_holder(cx: &Context<'_>, starts: &[u32]) -> Option<(u32, usize)> {
+    let raw = cx.snap.raw();
+    let root = cx.snap.root();
+    let mut seen: std::collections::HashSet<u32> = starts.iter().copied().collect();
+    let mut queue: std::collections::VecDeque<u32> = starts.iter().copied().collect();
+    let mut visits = 0;
+    while let Some(n) = queue.pop_front() {
+        visits += 1;
+        if visits > 200_000 {
+            break;
+        }
+        let mut rets: Vec<(usize, u32)> = cx.snap.retainers(n).collect();
+        rets.sort_by_key(|&(e, from)| (raw.edge_types[e] as u8, raw.node_ids[from as usize]));
+        for (e, from) in rets {
+            let ty = raw.edge_types[e];
+            if ty == EdgeType::Weak || from == root || !seen.insert(from) {
+                continue;
+            }
+            if cx.existed_at(cx.id(from), 0) {
+                let name = raw.node_name(from);
+                let accept = matches!(
+                    ty,
+                    EdgeType::Context | EdgeType::Property | EdgeType::Element
+                ) && raw.node_types[from as usize] == NodeType::Object
+                    && (!name.starts_with("system /") || name == "system / Context");
+                if accept {
+                    return Some((from, e));
+                }
+                continue; // never climb through old objects: they belong to someone else
+            }
+            queue.push_back(from);
+        }
+    }
+    None
 }

@@ -92,6 +92,8 @@ impl Detector for Containers {
                 evidence,
                 priority: 50,
                 tail_edge: None,
+                covers: Vec::new(),
+                sample: None,
             });
         }
         out

@@ -115,6 +115,8 @@ impl Detector for Listeners {
                 evidence,
                 priority: 90,
                 tail_edge: None,
+                covers: Vec::new(),
+                sample: None,
             });
         }
         out

@@ -91,6 +91,11 @@ pub struct Candidate {
     /// An edge out of the holder to show as the last step of the retainer path (the variable
     /// of a module scope that points at a chain's head).
     pub tail_edge: Option<usize>,
+    /// Roots of the dominator subtrees this candidate explains (a chain's top links); a
+    /// weaker candidate whose `sample` lies under one of them is folded into this one.
+    pub covers: Vec<u32>,
+    /// One object this candidate is about (an instance of a growing class).
+    pub sample: Option<u32>,
 }
 
 /// A leak detector.

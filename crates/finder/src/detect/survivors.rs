@@ -66,6 +66,8 @@ impl Detector for RetainedGrowth {
                 )],
                 priority: 10,
                 tail_edge: None,
+                covers: Vec::new(),
+                sample: None,
             });
         }
         out

@@ -86,6 +86,8 @@ impl Detector for Timers {
                 evidence,
                 priority: 85,
                 tail_edge: None,
+                covers: Vec::new(),
+                sample: None,
             });
         }
         out
