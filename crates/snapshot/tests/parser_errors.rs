@@ -583,7 +583,18 @@ fn truncating_a_real_snapshot_at_many_offsets_is_always_an_error() {
             .windows(key.len())
             .position(|w| w == key.as_bytes())
             .unwrap();
-        cuts.extend(at.saturating_sub(3)..(at + key.len() + 4).min(len));
+        let k = key.len();
+        // Before, inside, and just after the key, after the colon and the bracket.
+        cuts.extend([
+            at.saturating_sub(1),
+            at,
+            at + 1,
+            at + k / 2,
+            at + k,
+            at + k + 1,
+            at + k + 2,
+            at + k + 3,
+        ]);
     }
     let mut x: u64 = 12345;
     for _ in 0..16 {
@@ -594,6 +605,7 @@ fn truncating_a_real_snapshot_at_many_offsets_is_always_an_error() {
     }
     cuts.extend(len - 6..len);
     for cut in cuts {
+        let cut = cut.min(len - 1);
         let e = err(&bytes[..cut]);
         assert!(
             matches!(e, ParseError::Truncated { .. } | ParseError::Empty),

@@ -121,7 +121,12 @@ pub enum ParseError {
     TooManyStrings,
 }
 
-/// Parses a snapshot from any byte stream. `progress` is called with the bytes consumed so far.
+/// Parses a snapshot from any byte stream (a pipe, stdin, a socket: it need not be `Send`
+/// or seekable). The stream is read in 8 MB chunks on the calling thread. `progress` is
+/// called with the bytes consumed so far, once per chunk and once at the end.
+///
+/// Without a known input size, arrays are preallocated from the header counts up to 2^27
+/// elements each and grow beyond that; [`parse_file`] caps the preallocation by the file size.
 pub fn parse_reader<R: Read>(
     reader: R,
     progress: &mut dyn FnMut(u64),
@@ -130,7 +135,10 @@ pub fn parse_reader<R: Read>(
     parse_source(&mut src, None, progress)
 }
 
-/// Parses a snapshot file. A reader thread fills the next chunk while this thread scans.
+/// Parses a snapshot file. A reader thread fills the next 8 MB chunk while this thread
+/// scans; arrays are preallocated exactly from the header counts (capped by what the file
+/// size could hold, so a lying header cannot exhaust memory). Open errors name the path;
+/// other errors do not (callers prefix the file name).
 pub fn parse_file(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<RawSnapshot, ParseError> {
     let mut file = std::fs::File::open(path).map_err(|source| ParseError::Open {
         path: path.to_path_buf(),
