@@ -141,7 +141,7 @@ pub fn leaky_process(k: u32, per_round: u32, script: &str) -> RawSnapshot {
     let global = b.node(Object, "global", 5, 40);
     b.index_edge(root, Element, 1, gc_roots);
     b.edge(root, Shortcut, "global", global);
-    let native = b.node(Hidden, "system / NativeContext", 7, 2000);
+    let native = b.node(NodeType::Hidden, "system / NativeContext", 7, 2000);
     b.edge(gc_roots, Internal, "native", native);
     b.edge(native, Internal, "extension", global);
     let handler = b.node(Closure, "handle", 9, 56);
