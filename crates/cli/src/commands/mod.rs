@@ -4,6 +4,7 @@ pub mod check;
 pub mod diff;
 pub mod export;
 pub mod find;
+mod load;
 pub mod retainers;
 pub mod run;
 pub mod sample;
