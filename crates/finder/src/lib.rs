@@ -96,7 +96,7 @@ pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, FindError> {
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|f| f.extension().is_some_and(|x| x == "heapsnapshot") && f.is_file())
                 .collect();
-            files.sort_by(|a, b| natural_key(a).cmp(&natural_key(b)));
+            files.sort_by_key(|a| natural_key(a));
             if files.is_empty() {
                 return Err(FindError::Input {
                     path: p.display().to_string(),
@@ -275,7 +275,7 @@ pub fn find_in(summaries: &[SnapshotSummary], last: &HeapSnapshot, opts: &FindOp
     holders.sort_unstable();
     for holder in holders {
         let mut cands = by_holder.remove(&holder).unwrap_or_default();
-        cands.sort_by(|a, b| b.priority.cmp(&a.priority));
+        cands.sort_by_key(|c| std::cmp::Reverse(c.priority));
         let main = cands.remove(0);
         let mut evidence = main.evidence.clone();
         for other in &cands {
@@ -551,12 +551,12 @@ mod tests {
 
     #[test]
     fn natural_order_of_names() {
-        let mut v = vec![
+        let mut v = [
             PathBuf::from("s10.heapsnapshot"),
             PathBuf::from("s2.heapsnapshot"),
             PathBuf::from("s1.heapsnapshot"),
         ];
-        v.sort_by(|a, b| natural_key(a).cmp(&natural_key(b)));
+        v.sort_by_key(|a| natural_key(a));
         assert_eq!(v[0], PathBuf::from("s1.heapsnapshot"));
         assert_eq!(v[2], PathBuf::from("s10.heapsnapshot"));
     }

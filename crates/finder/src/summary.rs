@@ -149,7 +149,7 @@ pub fn summarize(snap: &HeapSnapshot, path: &str, file_size: u64) -> SnapshotSum
     for node in 0..n as u32 {
         let ty = raw.node_types[node as usize];
         let id = raw.node_ids[node as usize];
-        if (id / 2) % FINGERPRINT_EVERY == 0 {
+        if (id / 2).is_multiple_of(FINGERPRINT_EVERY) {
             fingerprints.push((id, fingerprint(ty, raw.node_name(node))));
         }
         if !matches!(ty, NodeType::Object | NodeType::Closure) {

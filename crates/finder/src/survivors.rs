@@ -116,7 +116,7 @@ pub fn compute(snap: &HeapSnapshot, summaries: &[SnapshotSummary]) -> Survivors 
     let first = &summaries[0];
     let is_old = |node: u32| {
         let id = raw.node_ids[node as usize];
-        (id % 2 == 0 || id <= boundaries[0]) && first.has_id(id)
+        (id.is_multiple_of(2) || id <= boundaries[0]) && first.has_id(id)
     };
     let root = snap.root();
     const UNSET: u32 = u32::MAX;

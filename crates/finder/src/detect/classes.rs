@@ -15,6 +15,8 @@ const MIN_GROWTH: f64 = 20.0;
 
 pub struct Classes;
 
+type Series = Vec<Option<u64>>;
+
 /// Class names that are values, not allocation sites: they are reported through the
 /// container that holds them, never on their own.
 fn is_value_class(name: &str) -> bool {
@@ -54,7 +56,7 @@ impl Detector for Classes {
         let Some(last) = cx.summaries.last() else {
             return Vec::new();
         };
-        let mut growing: HashMap<&str, (Vec<Option<u64>>, Vec<Option<u64>>)> = HashMap::new();
+        let mut growing: HashMap<&str, (Series, Series)> = HashMap::new();
         for (key, stat) in &last.classes {
             let name = key_name(key);
             if is_value_class(name)

@@ -22,7 +22,7 @@ impl Detector for RetainedGrowth {
         let root = cx.snap.root();
         let mut out = Vec::new();
         for g in cx.survivors.groups.values() {
-            if g.count < MIN_SURVIVORS || g.per_interval.iter().any(|&c| c == 0) {
+            if g.count < MIN_SURVIVORS || g.per_interval.contains(&0) {
                 continue;
             }
             if g.anchor == root || raw.node_types[g.anchor as usize] == NodeType::Synthetic {
