@@ -23,7 +23,7 @@ pub enum Format {
 /// `duckdb -c "select class, sum(retained_size) from 'nodes.csv' group by 1 order by 2 desc"`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The .heapsnapshot file.
+    /// The .heapsnapshot file (`-` reads standard input).
     pub snapshot: PathBuf,
     /// Output format.
     #[arg(long, value_enum)]

@@ -5,8 +5,18 @@ use anyhow::Context;
 use leakhound_snapshot::{parse_file, HeapSnapshot, RawSnapshot};
 use std::path::Path;
 
-/// Parses `path` with a byte progress bar on a terminal. Errors name the file.
+/// Parses `path` (`-` = standard input) with a byte progress bar on a terminal.
+/// Errors name the file.
 pub fn parse(path: &Path) -> anyhow::Result<RawSnapshot> {
+    if path.as_os_str() == "-" {
+        let bar = output::byte_progress(None, "reading standard input");
+        let stdin = std::io::stdin();
+        let raw =
+            leakhound_snapshot::parse_reader(stdin.lock(), &mut |done| bar.set_position(done))
+                .context("standard input");
+        bar.finish_and_clear();
+        return raw;
+    }
     let size = std::fs::metadata(path)
         .with_context(|| format!("{}", path.display()))?
         .len();

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 /// (largest objects) or `leakhound export`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The .heapsnapshot file.
+    /// The .heapsnapshot file (`-` reads standard input).
     pub snapshot: PathBuf,
     /// The object's node id, as `@12345` or `12345`.
     pub id: String,

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 /// from the user roots (system-only objects show ≥ 100000000).
 #[derive(clap::Args)]
 pub struct Args {
-    /// The .heapsnapshot file.
+    /// The .heapsnapshot file (`-` reads standard input).
     pub snapshot: PathBuf,
     /// How many classes and objects to list.
     #[arg(long, default_value_t = 20)]
