@@ -68,22 +68,57 @@ pub struct Reaper {
 }
 
 impl Reaper {
-    /// Starts the SIGCHLD loop; call inside a tokio runtime, before spawning anything.
+    /// The process-wide reaper (there can be only one: `waitpid(-1)` takes every child's
+    /// status). It runs on its own thread with a small runtime, so it outlives any caller's
+    /// runtime.
     pub fn start() -> io::Result<Reaper> {
-        let mut sigchld = signal(SignalKind::child())?;
+        static GLOBAL: Mutex<Option<Reaper>> = Mutex::new(None);
+        let mut global = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = global.as_ref() {
+            return Ok(r.clone());
+        }
         let reaper = Reaper {
             state: Arc::new(Mutex::new(State::default())),
         };
         let r = reaper.clone();
-        tokio::spawn(async move {
-            loop {
-                // A periodic sweep too: signals coalesce, and a child that exited between a
-                // waitpid and the next SIGCHLD registration is still collected.
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(1), sigchld.recv())
-                    .await;
-                r.reap_all();
-            }
-        });
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("leakhound-reaper".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let mut sigchld = match signal(SignalKind::child()) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let _ = ready_tx.send(Ok(()));
+                    loop {
+                        // A periodic sweep too: signals coalesce.
+                        let _ = tokio::time::timeout(
+                            std::time::Duration::from_secs(1),
+                            sigchld.recv(),
+                        )
+                        .await;
+                        r.reap_all();
+                    }
+                });
+            })?;
+        ready_rx
+            .recv()
+            .map_err(|_| io::Error::other("the reaper thread did not start"))??;
+        *global = Some(reaper.clone());
         Ok(reaper)
     }
 

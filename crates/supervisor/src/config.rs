@@ -206,10 +206,9 @@ pub fn load_file(path: &Path) -> Result<RunOptions, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError::File(path.to_path_buf(), e.to_string()))?;
     let root: FileRoot = toml::from_str(&text).map_err(|e| {
-        ConfigError::File(
-            path.to_path_buf(),
-            e.to_string().lines().next().unwrap_or("").to_string(),
-        )
+        let full = e.to_string();
+        let at = full.lines().next().unwrap_or("").replace("TOML parse error at ", "");
+        ConfigError::File(path.to_path_buf(), format!("{at}: {}", e.message()))
     })?;
     Ok(root.run.unwrap_or_default())
 }
