@@ -22,6 +22,11 @@ impl BitVec {
         self.words[i >> 6] |= 1u64 << (i & 63);
     }
 
+    #[inline]
+    pub fn clear(&mut self, i: usize) {
+        self.words[i >> 6] &= !(1u64 << (i & 63));
+    }
+
     pub fn count_ones(&self) -> usize {
         self.words.iter().map(|w| w.count_ones() as usize).sum()
     }
@@ -38,12 +43,5 @@ mod tests {
         assert!(b.get(0) && b.get(64) && b.get(129));
         assert!(!b.get(1) && !b.get(128));
         assert_eq!(b.count_ones(), 3);
-    }
-}
-
-impl BitVec {
-    #[inline]
-    pub fn clear(&mut self, i: usize) {
-        self.words[i >> 6] &= !(1u64 << (i & 63));
     }
 }

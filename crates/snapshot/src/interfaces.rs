@@ -88,7 +88,7 @@ pub fn infer(raw: &RawSnapshot) -> Vec<InterfaceDefinition> {
         }
     }
     // Stable sort: ties keep first-seen order, as JavaScript's Array.prototype.sort does.
-    candidates.sort_by(|a, b| b.count.cmp(&a.count));
+    candidates.sort_by_key(|c| std::cmp::Reverse(c.count));
     let min_count = MIN_OBJECT_COUNT_PER_INTERFACE
         .max(total_objects as f64 / MIN_OBJECT_PROPORTION_PER_INTERFACE);
     candidates.retain(|c| c.count as f64 >= min_count);

@@ -1,8 +1,7 @@
 //! Retaining paths: how an object is held, back to the GC roots, shortest first.
 //!
 //! Follows DevTools' Retainers view: weak edges and edges out of the root are hidden, and
-//! a path ends at a node at distance ≤ 2 from its root set (a user root such as `global`,
-//! or a GC sub-root such as `(Handle scope)`). Paths are enumerated best-first by the
+//! a path ends at a user root such as `global` or at a GC sub-root such as `(Handle scope)`. Paths are enumerated best-first by the
 //! retainers' distance, without revisiting a node on the same path, within a node budget.
 
 use crate::distances::{BASE_SYSTEM_DISTANCE, NO_DISTANCE};
@@ -16,9 +15,12 @@ pub struct PathStep {
     pub edge: usize,
 }
 
+/// A user root (distance 1: `global`, `Node / Environment`) or a system root: the root,
+/// `(GC roots)` or one of its sub-roots. Without user roots, system distances start at 0.
 fn is_path_end(snap: &HeapSnapshot, n: u32) -> bool {
     let d = snap.distance(n);
-    (0..=2).contains(&d) || (BASE_SYSTEM_DISTANCE..=BASE_SYSTEM_DISTANCE + 2).contains(&d)
+    let system_base = snap.distance(snap.root());
+    d == 1 || (system_base..=system_base + 2).contains(&d)
 }
 
 /// Sort key of a retainer: nearer the roots first; unreachable nodes last.
