@@ -81,6 +81,8 @@ pub struct App {
     pid: i32,
     log: Arc<LogTail>,
     exit: watch::Receiver<Option<String>>,
+    /// The process itself exited (`exit` also fires when node only waits for the debugger).
+    process_exit: watch::Receiver<Option<String>>,
     inspector: watch::Receiver<Option<String>>,
     /// Set when a log line matches the `ready_log` regex.
     log_ready: watch::Receiver<bool>,
@@ -234,6 +236,7 @@ impl App {
         let (insp_tx, insp_rx) = watch::channel(None);
         let (ready_tx, ready_rx) = watch::channel(false);
         let (exit_tx, exit_rx) = watch::channel(None);
+        let (proc_tx, proc_rx) = watch::channel(None);
         let (ending_tx, mut ending_rx) = watch::channel(false);
         let ready_re = match ready {
             Ready::Log(re) => Some(re.clone()),
@@ -254,17 +257,29 @@ impl App {
         }
         tokio::spawn(async move {
             // The app "exits" when the process does, or when node only waits for our debugger.
+            let describe = |status: std::io::Result<ExitStatus>| match status {
+                Ok(s) => describe_status(&s),
+                Err(e) => format!("wait failed: {e}"),
+            };
+            let ending = async {
+                while !*ending_rx.borrow() {
+                    if ending_rx.changed().await.is_err() {
+                        std::future::pending::<()>().await
+                    }
+                }
+            };
             tokio::select! {
                 status = child.wait() => {
-                    let s = match status {
-                        Ok(s) => describe_status(&s),
-                        Err(e) => format!("wait failed: {e}"),
-                    };
-                    exit_tx.send_replace(Some(s));
+                    let s = describe(status);
+                    exit_tx.send_replace(Some(s.clone()));
+                    proc_tx.send_replace(Some(s));
                 }
-                _ = async { while !*ending_rx.borrow() { if ending_rx.changed().await.is_err() { std::future::pending::<()>().await } } } => {
-                    exit_tx.send_replace(Some("its event loop ended; it was waiting for the debugger to disconnect".into()));
-                    let _ = child.wait().await;
+                _ = ending => {
+                    // Node has finished or crashed and prints the error once the debugger
+                    // disconnects; report the end now, the real status when it comes.
+                    exit_tx.send_replace(Some("its event loop ended while the debugger was attached".into()));
+                    let s = describe(child.wait().await);
+                    proc_tx.send_replace(Some(s));
                 }
             }
         });
@@ -272,6 +287,7 @@ impl App {
             pid,
             log,
             exit: exit_rx,
+            process_exit: proc_rx,
             inspector: insp_rx,
             log_ready: ready_rx,
             stopped: false,
@@ -307,6 +323,25 @@ impl App {
                 return "unknown status".into();
             }
         }
+    }
+
+    /// Waits up to `timeout` for the process itself to exit; how it exited.
+    pub async fn wait_process_exit(&self, timeout: Duration) -> Option<String> {
+        let mut rx = self.process_exit.clone();
+        let wait = async {
+            loop {
+                if let Some(s) = rx.borrow().clone() {
+                    return Some(s);
+                }
+                if rx.changed().await.is_err() {
+                    return None;
+                }
+            }
+        };
+        let status = tokio::time::timeout(timeout, wait).await.ok().flatten();
+        // Let the output pumps catch the last lines.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status
     }
 
     /// The inspector WebSocket URL the app printed, waiting up to `timeout`.

@@ -20,6 +20,11 @@ impl Inspector {
         })
     }
 
+    /// A GC or snapshot is running.
+    pub fn busy(&self) -> bool {
+        self.busy.load(Ordering::Acquire)
+    }
+
     /// Used and total heap, unless a GC or snapshot is running (the answer would only come
     /// after it, and the sample would be stale).
     pub async fn try_heap_usage(&self) -> Option<(u64, u64)> {

@@ -13,6 +13,9 @@ pub struct Sample {
     /// V8 used heap (Runtime.getHeapUsage), bytes; missing while a snapshot blocks the inspector.
     pub heap_used: Option<u64>,
     pub heap_total: Option<u64>,
+    /// Taken while a forced GC or a snapshot ran (snapshotting itself inflates RSS).
+    #[serde(default)]
+    pub in_snapshot: bool,
 }
 
 /// A labelled moment on the timeline (phase starts, snapshots).

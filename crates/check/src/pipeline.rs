@@ -126,12 +126,14 @@ fn start_sampler(pgid: i32, inspector: Arc<Inspector>, every: Duration, t0: Inst
                 .flatten();
             let Some(rss) = rss else { continue };
             // Skipped (None) while a GC or snapshot holds the session.
+            let in_snapshot = inspector.busy();
             let heap = inspector.try_heap_usage().await;
             let sample = Sample {
                 t_ms: t0.elapsed().as_millis() as u64,
                 rss,
                 heap_used: heap.map(|h| h.0),
                 heap_total: heap.map(|h| h.1),
+                in_snapshot,
             };
             if let Ok(mut v) = s.lock() {
                 v.push(sample);
@@ -452,6 +454,9 @@ async fn run_started(
             "baseline snapshot",
         )
         .await?;
+        // Snapshotting grows the process (buffers the allocator keeps), so the RSS baseline
+        // is taken after the baseline snapshot, not before it.
+        let rss_after_baseline = (t0.elapsed().as_millis() as u64, group_rss(app.pid()));
         on(Progress::Snapshot {
             name: "baseline".into(),
             bytes: baseline.snapshot_bytes,
@@ -504,13 +509,29 @@ async fn run_started(
                 after,
             });
         }
-        Ok::<_, CheckError>((warmup_stats, baseline, rounds, hists))
+        Ok::<_, CheckError>((warmup_stats, baseline, rounds, hists, rss_after_baseline))
     }
     .await;
     let _ = sampler.stop.send(true);
     let _ = sampler.task.await;
     inspector.close().await;
-    let (warmup_stats, baseline, rounds, hists) = result?;
+    // A node that crashed with our session attached prints its error and exits only now.
+    let result = match result {
+        Err(CheckError::Crashed { phase, status, .. }) => {
+            let status = app
+                .wait_process_exit(Duration::from_secs(3))
+                .await
+                .unwrap_or(status);
+            Err(CheckError::Crashed {
+                phase,
+                status,
+                log_tail: app.log().last_lines(),
+                log: app.log().path().to_path_buf(),
+            })
+        }
+        other => other,
+    };
+    let (warmup_stats, baseline, rounds, hists, (rss_t, rss_baseline)) = result?;
 
     let samples = sampler
         .samples
@@ -533,8 +554,9 @@ async fn run_started(
     }
     let rss_max = samples
         .iter()
-        .filter(|s| s.t_ms >= baseline.t_ms)
+        .filter(|s| s.t_ms >= rss_t && !s.in_snapshot)
         .map(|s| s.rss)
+        .chain(rss_baseline)
         .max();
     let input = VerdictInput {
         post_gc_heap: std::iter::once(baseline.post_gc_heap)
@@ -544,7 +566,7 @@ async fn run_started(
             .iter()
             .map(|r| r.load.as_ref().map(|l| l.requests))
             .collect(),
-        rss_baseline: baseline.rss,
+        rss_baseline,
         rss_max,
         error_rate: total.as_ref().map(|t| t.error_rate()),
     };

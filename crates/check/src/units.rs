@@ -103,33 +103,6 @@ pub mod serde_duration {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_duration("3s").unwrap(), Duration::from_secs(3));
-        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert_eq!(parse_duration("4").unwrap(), Duration::from_secs(4));
-        assert!(parse_duration("3 parsecs").is_err());
-        assert!(parse_duration("").is_err());
-        assert!(parse_duration("-1s").is_err());
-        assert_eq!(fmt_duration(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(fmt_duration(Duration::from_secs(125)), "2m05s");
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_bytes("512KB").unwrap(), 512 * 1024);
-        assert_eq!(parse_bytes("2MB").unwrap(), 2 * 1024 * 1024);
-        assert_eq!(parse_bytes("100").unwrap(), 100);
-        assert!(parse_bytes("2 furlongs").is_err());
-    }
-}
-
 /// `512 B`, `12.3 KB`, `45.6 MB` (same style as the CLI's output helpers).
 pub fn fmt_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
@@ -155,4 +128,31 @@ pub fn fmt_bytes(bytes: u64) -> String {
 pub fn fmt_delta(bytes: i64) -> String {
     let sign = if bytes < 0 { "-" } else { "+" };
     format!("{sign}{}", fmt_bytes(bytes.unsigned_abs()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("3s").unwrap(), Duration::from_secs(3));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("4").unwrap(), Duration::from_secs(4));
+        assert!(parse_duration("3 parsecs").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("-1s").is_err());
+        assert_eq!(fmt_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(fmt_duration(Duration::from_secs(125)), "2m05s");
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_bytes("512KB").unwrap(), 512 * 1024);
+        assert_eq!(parse_bytes("2MB").unwrap(), 2 * 1024 * 1024);
+        assert_eq!(parse_bytes("100").unwrap(), 100);
+        assert!(parse_bytes("2 furlongs").is_err());
+    }
 }

@@ -30,7 +30,8 @@ pub struct VerdictInput {
     pub post_gc_heap: Vec<u64>,
     /// Requests sent in each round (`None` when an external load command gave no figure).
     pub round_requests: Vec<Option<u64>>,
-    /// RSS right after the warm-up and the highest RSS seen after it.
+    /// RSS after the warm-up and the baseline snapshot, and the highest RSS seen after it
+    /// (outside snapshots).
     pub rss_baseline: Option<u64>,
     pub rss_max: Option<u64>,
     /// Fraction of failed requests over all rounds (built-in load only).
@@ -135,7 +136,7 @@ pub fn judge(input: &VerdictInput, rules: &VerdictRules) -> Verdict {
     if let (Some(b), Some(m)) = (input.rss_baseline, input.rss_max) {
         if b > 0 && m as f64 >= b as f64 * rules.max_ratio {
             yellow.push(format!(
-                "RSS peaked at {:.1}× its post-warm-up value ({} → {}) while the heap did not",
+                "RSS peaked at {:.1}× its post-warm-up value ({} → {})",
                 m as f64 / b as f64,
                 fmt_bytes(b),
                 fmt_bytes(m)

@@ -15,7 +15,7 @@ class Session {
     this.createdAt = Date.now();
     // A copy of what the client sent, kept for "auditing".
     this.fingerprint = JSON.stringify({ ua: headers['user-agent'] || '', host: headers.host || '' });
-    this.audit = new Array(64).fill(0).map((_, i) => `${id}:${i}`).join('|');
+    this.audit = new Array(16).fill(0).map((_, i) => `${id}:${i}`).join('|');
   }
 }
 

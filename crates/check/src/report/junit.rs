@@ -12,9 +12,9 @@ pub fn render(report: &CheckReport) -> String {
     let mut skipped = 0usize;
     let v = &report.verdict;
     let details = v.reasons.join("\n");
-    let _ = write!(
+    let _ = writeln!(
         cases,
-        "    <testcase classname=\"leakhound.memory\" name=\"memory verdict: {}\" time=\"{:.3}\">\n",
+        "    <testcase classname=\"leakhound.memory\" name=\"memory verdict: {}\" time=\"{:.3}\">",
         v.level.as_str(),
         report.elapsed_secs
     );
