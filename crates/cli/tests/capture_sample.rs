@@ -4,14 +4,21 @@ mod capture_common;
 
 use capture_common::*;
 
-/// 1-based line of the `LEAK-SITE` marker in tests/capture/leak.js.
+/// 1-based line of the function that holds the `LEAK-SITE` marker in tests/capture/leak.js.
+/// V8's sampling heap profiler attributes samples to functions: a site's line:column is
+/// where the allocating function is defined, not the allocating statement.
 fn leak_line() -> i64 {
     let text = std::fs::read_to_string(script("leak.js")).unwrap();
-    let idx = text
-        .lines()
+    let lines: Vec<&str> = text.lines().collect();
+    let marker = lines
+        .iter()
         .position(|l| l.contains("// LEAK-SITE"))
         .expect("marker");
-    idx as i64 + 1
+    let def = (0..marker)
+        .rev()
+        .find(|&i| lines[i].contains("function handleRequest("))
+        .expect("enclosing function");
+    def as i64 + 1
 }
 
 #[test]
@@ -48,7 +55,9 @@ fn sample_names_the_leaking_line() {
         .map(|s| format!("{} {}:{}", s["function"], s["url"], s["line"]))
         .collect();
     let hit = sites.iter().take(5).find(|s| {
-        s["url"].as_str().is_some_and(|u| u.ends_with("tests/capture/leak.js"))
+        s["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("tests/capture/leak.js"))
             && s["line"].as_i64() == Some(line)
     });
     let hit = hit.unwrap_or_else(|| panic!("leak.js:{line} not among the top sites: {top5:?}"));
@@ -60,8 +69,7 @@ fn sample_names_the_leaking_line() {
     // The file: mode 0600, the `node --heap-prof` shape DevTools loads.
     assert_eq!(mode(&out), 0o600);
     assert_eq!(entries(dir.path()), vec!["leak.heapprofile".to_string()]);
-    let profile: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let profile: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(profile["head"]["callFrame"]["functionName"], "(root)");
     assert!(profile["head"]["children"].is_array());
     assert!(!profile["samples"].as_array().unwrap().is_empty());
@@ -91,7 +99,10 @@ fn sample_text_output_and_existing_inspector() {
         stdout.contains(&format!("leak.js:{line}:")),
         "table names the line: {stdout}"
     );
-    assert!(json_list(port).is_some(), "an inspector open before stays open");
+    assert!(
+        json_list(port).is_some(),
+        "an inspector open before stays open"
+    );
     assert!(app.alive());
 }
 

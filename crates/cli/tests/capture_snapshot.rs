@@ -123,7 +123,11 @@ fn inspect_zero_by_host_port_stays_open() {
     let rep = report(&stdout);
     assert_eq!(rep["opened_inspector"], false);
     assert!(rep["inspector_closed"].is_null());
-    assert_eq!(rep["pid"].as_u64(), Some(app.pid as u64), "pid from /json/list");
+    assert_eq!(
+        rep["pid"].as_u64(),
+        Some(app.pid as u64),
+        "pid from /json/list"
+    );
     let list = json_list(port).expect("inspector still open");
     assert_eq!(list.as_array().unwrap().len(), 1);
     app.assert_serving();
@@ -136,7 +140,10 @@ fn already_open_inspector_by_pid_and_ws_url_stays_open() {
     let inspect = format!("--inspect=127.0.0.1:{port}");
     let mut app = NodeApp::spawn(&[&inspect], "app.js", &[]);
     let list = json_list(port).expect("inspector open from the start");
-    let ws = list[0]["webSocketDebuggerUrl"].as_str().unwrap().to_string();
+    let ws = list[0]["webSocketDebuggerUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let dir = tempfile::tempdir().unwrap();
     // By PID: found through its listening sockets without SIGUSR1.
     let out = dir.path().join("open.heapsnapshot");
@@ -161,7 +168,10 @@ fn already_open_inspector_by_pid_and_ws_url_stays_open() {
     assert_eq!(code, 0, "stderr: {stderr}");
     let rep = report(&stdout);
     assert_eq!(rep["pid"].as_u64(), Some(app.pid as u64));
-    assert_eq!(json_list(port).unwrap()[0]["webSocketDebuggerUrl"], ws.as_str());
+    assert_eq!(
+        json_list(port).unwrap()[0]["webSocketDebuggerUrl"],
+        ws.as_str()
+    );
     app.assert_serving();
     check_file(dir.path(), "ws.heapsnapshot", &rep);
 }
@@ -176,7 +186,11 @@ fn default_file_name_follows_node() {
         .current_dir(dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let files = entries(dir.path());
     assert_eq!(files.len(), 1);
     // Heap.<YYYYMMDD>.<HHMMSS>.<pid>.heapsnapshot; the pid comes from /json/list only for
@@ -215,10 +229,18 @@ fn no_such_process() {
 
 #[test]
 fn not_a_node_process_is_not_signalled() {
-    let mut sleep = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+    let mut sleep = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("x.heapsnapshot");
-    let (code, _, stderr) = run(&["snapshot", &sleep.id().to_string(), "-o", out.to_str().unwrap()]);
+    let (code, _, stderr) = run(&[
+        "snapshot",
+        &sleep.id().to_string(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert_error(code, &stderr, "is not a Node process");
     // SIGUSR1 would have killed it.
     assert!(matches!(sleep.try_wait(), Ok(None)), "sleep was killed");
@@ -258,7 +280,12 @@ fn no_sigusr1_handler_is_refused_without_signalling() {
     let mut app = NodeApp::spawn(&[], "app.js", &["--no-sigusr1-handler"]);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("x.heapsnapshot");
-    let (code, _, stderr) = run(&["snapshot", &app.pid.to_string(), "-o", out.to_str().unwrap()]);
+    let (code, _, stderr) = run(&[
+        "snapshot",
+        &app.pid.to_string(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert_error(code, &stderr, "no SIGUSR1 handler");
     app.assert_serving();
 }
@@ -328,9 +355,19 @@ fn process_killed_mid_capture_leaves_no_file() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the snapshot has started arriving (the temp file grows), then kill node.
+    // Wait until leakhound is attached (inspector port open, temp file created), then give
+    // the snapshot a chance to start streaming; kill node either way: during the heap walk
+    // or during the transfer, the process exits mid-capture.
     let start = Instant::now();
-    loop {
+    while !port_open(port) || entries(dir.path()).is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "capture never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let attached = Instant::now();
+    while attached.elapsed() < Duration::from_secs(60) {
         let growing = std::fs::read_dir(dir.path())
             .unwrap()
             .flatten()
@@ -338,15 +375,22 @@ fn process_killed_mid_capture_leaves_no_file() {
         if growing {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(120), "capture never started");
         std::thread::sleep(Duration::from_millis(5));
     }
     let mut app = app;
     app.kill();
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_error(output.status.code().unwrap_or(-1), &stderr, &format!("process {pid} exited during the capture"));
-    assert!(entries(dir.path()).is_empty(), "partial file left: {:?}", entries(dir.path()));
+    assert_error(
+        output.status.code().unwrap_or(-1),
+        &stderr,
+        &format!("process {pid} exited during the capture"),
+    );
+    assert!(
+        entries(dir.path()).is_empty(),
+        "partial file left: {:?}",
+        entries(dir.path())
+    );
 }
 
 #[test]
@@ -361,7 +405,8 @@ fn unwritable_destination_fails_before_touching_the_process() {
         Some(t) => t.path().to_path_buf(),
         None => {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(chmod_dir.path(), std::fs::Permissions::from_mode(0o500)).unwrap();
+            std::fs::set_permissions(chmod_dir.path(), std::fs::Permissions::from_mode(0o500))
+                .unwrap();
             if std::fs::File::create(chmod_dir.path().join("probe")).is_ok() {
                 eprintln!("skipped: cannot make an unwritable directory here (root without mount)");
                 return;
@@ -379,12 +424,18 @@ fn unwritable_destination_fails_before_touching_the_process() {
         &port.to_string(),
     ]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains(out.to_str().unwrap()), "names the file: {stderr}");
+    assert!(
+        stderr.contains(out.to_str().unwrap()),
+        "names the file: {stderr}"
+    );
     assert!(
         stderr.contains("Read-only file system") || stderr.contains("Permission denied"),
         "{stderr}"
     );
-    assert!(!port_open(port), "the inspector was opened although the file could not be");
+    assert!(
+        !port_open(port),
+        "the inspector was opened although the file could not be"
+    );
     app.assert_serving();
 }
 

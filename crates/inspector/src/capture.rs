@@ -4,7 +4,7 @@
 use crate::atomic::AtomicFile;
 use crate::error::InspectorError;
 use crate::procfs;
-use crate::resolve::{close_inspector, resolve, Resolved, ResolveOptions, DEFAULT_INSPECT_PORT};
+use crate::resolve::{close_inspector, resolve, ResolveOptions, Resolved, DEFAULT_INSPECT_PORT};
 use crate::session::{Session, SnapshotOptions, SnapshotProgress};
 use crate::target::{HostPolicy, Target};
 use std::future::Future;
@@ -210,7 +210,10 @@ pub async fn capture_snapshot_to_file_with(
     let attached = Attached::open(target, &opts.resolve_options()).await?;
     on_event(CaptureEvent::Resolved(attached.resolved.clone()));
 
-    let mut sink = TeeSink { file: &mut file, tee };
+    let mut sink = TeeSink {
+        file: &mut file,
+        tee,
+    };
     let mut snapshot_duration = Duration::ZERO;
     let work = async {
         if opts.gc {
@@ -245,7 +248,6 @@ pub async fn capture_snapshot_to_file_with(
         Err(InspectorError::Sink(e)) => Err(InspectorError::file(path, e)),
         Err(e) => Err(attached.explain(e).await),
     };
-    let interrupted = matches!(result, Err(InspectorError::Interrupted));
     let pid = attached.resolved.pid;
     let ws_url = attached.resolved.ws_url.clone();
     let opened = attached.resolved.opened_by_us;
@@ -255,8 +257,10 @@ pub async fn capture_snapshot_to_file_with(
     if opened {
         on_event(CaptureEvent::ClosingInspector);
     }
-    let close_timeout = if interrupted {
-        Duration::from_secs(60)
+    // After a failure Node may still be serialising the snapshot nobody reads; the close
+    // request is answered only once it is done.
+    let close_timeout = if result.is_err() {
+        Duration::from_secs(120)
     } else {
         Duration::from_secs(10)
     };

@@ -102,9 +102,6 @@ mod tests {
     fn reader_gone() {
         let (mut w, r) = pipe(1);
         drop(r);
-        assert_eq!(
-            w.write(b"x").unwrap_err().kind(),
-            io::ErrorKind::BrokenPipe
-        );
+        assert_eq!(w.write(b"x").unwrap_err().kind(), io::ErrorKind::BrokenPipe);
     }
 }

@@ -95,7 +95,12 @@ pub fn top_sites(profile: &Value, limit: usize) -> Vec<AllocationSite> {
         if function.is_empty() {
             function = "(anonymous)".into();
         }
-        let key = (function, s("url"), n("lineNumber") + 1, n("columnNumber") + 1);
+        let key = (
+            function,
+            s("url"),
+            n("lineNumber") + 1,
+            n("columnNumber") + 1,
+        );
         let count = node
             .get("id")
             .and_then(Value::as_u64)
@@ -107,19 +112,21 @@ pub fn top_sites(profile: &Value, limit: usize) -> Vec<AllocationSite> {
     });
     let mut sites: Vec<AllocationSite> = by_site
         .into_iter()
-        .map(|((function, url, line, column), (bytes, samples))| AllocationSite {
-            function,
-            url,
-            line,
-            column,
-            live_bytes: bytes,
-            samples,
-            share: if total == 0 {
-                0.0
-            } else {
-                bytes as f64 / total as f64
+        .map(
+            |((function, url, line, column), (bytes, samples))| AllocationSite {
+                function,
+                url,
+                line,
+                column,
+                live_bytes: bytes,
+                samples,
+                share: if total == 0 {
+                    0.0
+                } else {
+                    bytes as f64 / total as f64
+                },
             },
-        })
+        )
         .collect();
     sites.sort_by(|a, b| {
         b.live_bytes

@@ -98,7 +98,10 @@ pub async fn http_get(
         let mut buf = Vec::new();
         let mut tmp = [0u8; 8192];
         loop {
-            let n = stream.read(&mut tmp).await.map_err(|e| err(e.to_string()))?;
+            let n = stream
+                .read(&mut tmp)
+                .await
+                .map_err(|e| err(e.to_string()))?;
             if n == 0 {
                 break;
             }
@@ -191,7 +194,9 @@ pub async fn resolve(target: &Target, opts: &ResolveOptions) -> Result<Resolved,
                 [] => {
                     return Err(InspectorError::NoTarget {
                         addr,
-                        detail: Some("/json/list is empty (is a debugger already attached?)".into()),
+                        detail: Some(
+                            "/json/list is empty (is a debugger already attached?)".into(),
+                        ),
                     })
                 }
                 [one] => *one,
@@ -263,7 +268,10 @@ fn same_path(a: &str, b: &str) -> bool {
 /// Points a ws URL from `/json/list` at the host and port we asked (Node echoes our Host
 /// header, but a proxy or a wildcard bind may not).
 fn rehost(ws_url: &str, host: &str, port: u16) -> String {
-    match ws_url.split_once("://").and_then(|(_, r)| r.split_once('/')) {
+    match ws_url
+        .split_once("://")
+        .and_then(|(_, r)| r.split_once('/'))
+    {
         Some((_, path)) => format!("ws://{}/{path}", join_host_port(host, port)),
         None => ws_url.to_string(),
     }
@@ -425,7 +433,10 @@ pub async fn close_inspector(
     if scheduled.as_str() != Some("scheduled") {
         return Err(InspectorError::Other(format!(
             "cannot close the inspector of {}: no require() in its context",
-            resolved.pid.map(|p| format!("process {p}")).unwrap_or_else(|| resolved.ws_url.clone())
+            resolved
+                .pid
+                .map(|p| format!("process {p}"))
+                .unwrap_or_else(|| resolved.ws_url.clone())
         )));
     }
     let start = Instant::now();

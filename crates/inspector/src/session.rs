@@ -75,12 +75,15 @@ pub struct SnapshotOptions {
     pub expose_internals: bool,
 }
 
+type Reply = oneshot::Sender<Result<Value, InspectorError>>;
+type Pending = HashMap<u64, (String, Reply)>;
+
 enum Request {
     Call {
         id: u64,
         method: String,
         text: String,
-        reply: oneshot::Sender<Result<Value, InspectorError>>,
+        reply: Reply,
     },
     Subscribe {
         prefix: String,
@@ -404,14 +407,12 @@ fn handle_snapshot_event(
     Ok(())
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn run_actor(ws: Ws, mut rx: mpsc::UnboundedReceiver<Request>) {
     let (mut write, mut read) = ws.split();
-    let mut pending: HashMap<u64, (String, oneshot::Sender<Result<Value, InspectorError>>)> =
-        HashMap::new();
+    let mut pending: Pending = HashMap::new();
     let mut subscribers: Vec<(String, mpsc::Sender<Event>)> = Vec::new();
     let reason: String = loop {
         tokio::select! {
@@ -466,7 +467,7 @@ async fn run_actor(ws: Ws, mut rx: mpsc::UnboundedReceiver<Request>) {
 
 async fn dispatch(
     text: &str,
-    pending: &mut HashMap<u64, (String, oneshot::Sender<Result<Value, InspectorError>>)>,
+    pending: &mut Pending,
     subscribers: &mut Vec<(String, mpsc::Sender<Event>)>,
 ) {
     let msg: Incoming = match serde_json::from_str(text) {

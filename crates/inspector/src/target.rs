@@ -169,7 +169,16 @@ mod tests {
             "ws://127.0.0.1:9229/abc".parse::<Target>().unwrap(),
             Target::WebSocket("ws://127.0.0.1:9229/abc".into())
         );
-        for bad in ["", "0", "abc", "host:", "host:99999", "1:2:3", "ws://", "-5"] {
+        for bad in [
+            "",
+            "0",
+            "abc",
+            "host:",
+            "host:99999",
+            "1:2:3",
+            "ws://",
+            "-5",
+        ] {
             assert!(bad.parse::<Target>().is_err(), "{bad:?} should not parse");
         }
     }
@@ -181,7 +190,10 @@ mod tests {
             Some(("127.0.0.1".into(), 9229))
         );
         assert_eq!(url_host_port("ws://[::1]:9/x"), Some(("::1".into(), 9)));
-        assert_eq!(url_host_port("ws://example.com/x"), Some(("example.com".into(), 80)));
+        assert_eq!(
+            url_host_port("ws://example.com/x"),
+            Some(("example.com".into(), 80))
+        );
     }
 
     #[test]

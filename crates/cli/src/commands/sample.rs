@@ -5,7 +5,7 @@ use super::{CmdResult, Status};
 use crate::output;
 use anyhow::Context;
 use leakhound_inspector::{
-    default_profile_name, procfs, profile, AllocationSite, Attached, AtomicFile, HostPolicy,
+    default_profile_name, procfs, profile, AllocationSite, AtomicFile, Attached, HostPolicy,
     InspectorError, ResolveOptions, Target,
 };
 use serde::Serialize;
@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 /// writes the profile as a `.heapprofile` (the JSON `node --heap-prof` writes; load it in
 /// Chrome DevTools' Memory panel) and prints the allocation sites holding the most bytes
 /// still live at the end: function, script:line:column (1-based), live bytes and share.
-/// A class that grows across snapshots can so be tied to the line that allocates it.
+/// A class that grows across snapshots can so be tied to the code that allocates it.
+/// V8 attributes samples to functions: line:column is where the allocating function is
+/// defined (its parameter list), so one row covers every allocation in that function.
 ///
 /// TARGET is a PID (its inspector is turned on with SIGUSR1 when off, and off again
 /// afterwards), the HOST:PORT of an open inspector, or a ws:// URL. Ctrl-C ends the sampling
@@ -111,7 +113,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 fn secs_to_duration(secs: f64, s: &str) -> Result<Duration, String> {
     if !secs.is_finite() || secs <= 0.0 || secs > 30.0 * 86400.0 {
-        return Err(format!("{s:?}: the duration must be positive (and under 30 days)"));
+        return Err(format!(
+            "{s:?}: the duration must be positive (and under 30 days)"
+        ));
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -216,11 +220,10 @@ pub fn run(args: Args) -> CmdResult {
         let (profile, elapsed, interrupted) = sampled?;
 
         let bytes = serde_json::to_vec(&profile).context("encoding the profile")?;
-        file.write_all(&bytes)
-            .map_err(|e| InspectorError::File {
-                path: path.clone(),
-                source: e,
-            })?;
+        file.write_all(&bytes).map_err(|e| InspectorError::File {
+            path: path.clone(),
+            source: e,
+        })?;
         file.commit()?;
 
         let sites = profile::top_sites(&profile, args.top);
@@ -254,7 +257,11 @@ pub fn run(args: Args) -> CmdResult {
                 path.display(),
                 output::fmt_bytes(bytes.len() as u64),
                 elapsed.as_secs_f64(),
-                if interrupted { " (ended by Ctrl-C)" } else { "" },
+                if interrupted {
+                    " (ended by Ctrl-C)"
+                } else {
+                    ""
+                },
                 output::fmt_bytes(total),
                 output::fmt_count(sample_count as u64),
             );
@@ -266,7 +273,7 @@ pub fn run(args: Args) -> CmdResult {
                 };
                 println!("  inspector: opened with SIGUSR1, {state}");
             }
-            let mut t = output::table(&["#", "function", "location", "live", "share"]);
+            let mut t = output::table(&["#", "function", "defined at", "live", "share"]);
             for (i, s) in sites.iter().enumerate() {
                 t.add_row(vec![
                     (i + 1).to_string(),
@@ -305,7 +312,10 @@ async fn sample(
             break;
         }
         let left = deadline - now;
-        spinner.set_message(format!("Sampling allocations, {}s left (Ctrl-C to stop early)", left.as_secs() + 1));
+        spinner.set_message(format!(
+            "Sampling allocations, {}s left (Ctrl-C to stop early)",
+            left.as_secs() + 1
+        ));
         tokio::select! {
             _ = tokio::time::sleep(left.min(Duration::from_millis(250))) => {}
             _ = &mut ctrl_c => {
@@ -338,7 +348,10 @@ mod tests {
     fn durations() {
         assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert_eq!(parse_duration("1500ms").unwrap(), Duration::from_millis(1500));
+        assert_eq!(
+            parse_duration("1500ms").unwrap(),
+            Duration::from_millis(1500)
+        );
         assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
         assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
