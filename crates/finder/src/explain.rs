@@ -360,6 +360,22 @@ impl<'a> Explainer<'a> {
                             }
                         }
                     }
+                    // Held through a property (e.g. `global.app.cache`): look for the
+                    // declaration in the application's own scripts (not node's).
+                    let mut user: Vec<(u32, String)> = self
+                        .scripts
+                        .iter()
+                        .filter(|(_, u)| !Self::is_internal_script(u))
+                        .map(|(&id, u)| (id, u.clone()))
+                        .collect();
+                    user.sort();
+                    for (sid, _) in user.into_iter().take(64) {
+                        if tried.insert(sid) {
+                            if let Some(l) = self.declaration_in(sid, name) {
+                                return Some(l);
+                            }
+                        }
+                    }
                 }
                 if let Some(&(c, _)) = candidates.first() {
                     return self.closure_location(c, "closure");
