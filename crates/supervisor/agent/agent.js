@@ -6,7 +6,8 @@
 //
 // Outgoing: hello, sample (every LEAKHOUND_AGENT_INTERVAL_MS), gc (after each major GC),
 // listening (a net.Server started listening), inspector / inspector_closed / error.
-// Incoming: {"cmd":"inspector_open","id":N}, {"cmd":"inspector_close","id":N}.
+// Incoming: {"cmd":"write_snapshot","id":N,"path":P} (v8.writeHeapSnapshot),
+// {"cmd":"inspector_open","id":N}, {"cmd":"inspector_close","id":N}.
 'use strict';
 (function leakhoundAgent() {
   const fdText = process.env.LEAKHOUND_AGENT_FD;
@@ -171,6 +172,16 @@
           openedByUs = true;
         }
         send({ t: 'inspector', id: cmd.id, url: inspector.url() });
+      } catch (e) {
+        send({ t: 'error', id: cmd.id, message: String(e && e.message || e) });
+      }
+    } else if (cmd.cmd === 'write_snapshot') {
+      // In-process snapshot: no port, and V8's object ids stay stable across snapshots
+      // (an inspector session that disconnects runs HeapProfiler.disable, which clears them,
+      // so a later snapshot could not be matched with the baseline by id).
+      try {
+        const path = v8.writeHeapSnapshot(cmd.path);
+        send({ t: 'snapshot_written', id: cmd.id, path });
       } catch (e) {
         send({ t: 'error', id: cmd.id, message: String(e && e.message || e) });
       }

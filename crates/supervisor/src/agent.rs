@@ -132,6 +132,10 @@ pub enum AgentMsg {
     InspectorClosed {
         id: u64,
     },
+    SnapshotWritten {
+        id: u64,
+        path: String,
+    },
     Error {
         #[serde(default)]
         id: Option<u64>,
@@ -150,14 +154,28 @@ pub struct AgentHandle {
 }
 
 impl AgentHandle {
-    /// `inspector_open` → the WebSocket URL; `inspector_close` → "".
+    /// `inspector_open` → the WebSocket URL; `inspector_close` → "";
+    /// `write_snapshot` (with `{"path": ...}`) → the path written.
     pub async fn request(&self, cmd: &str, timeout: Duration) -> Result<String, String> {
+        self.request_with(cmd, serde_json::json!({}), timeout).await
+    }
+
+    pub async fn request_with(
+        &self,
+        cmd: &str,
+        extra: serde_json::Value,
+        timeout: Duration,
+    ) -> Result<String, String> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         if let Ok(mut p) = self.pending.lock() {
             p.insert(id, tx);
         }
-        let line = serde_json::json!({"cmd": cmd, "id": id}).to_string() + "\n";
+        let mut msg = serde_json::json!({"cmd": cmd, "id": id});
+        if let (Some(m), serde_json::Value::Object(e)) = (msg.as_object_mut(), extra) {
+            m.extend(e);
+        }
+        let line = msg.to_string() + "\n";
         if self.tx.send(line).is_err() {
             return Err("the agent is gone".into());
         }
@@ -178,6 +196,7 @@ impl AgentHandle {
         let (id, result) = match msg {
             AgentMsg::Inspector { id, url } => (*id, Ok(url.clone())),
             AgentMsg::InspectorClosed { id } => (*id, Ok(String::new())),
+            AgentMsg::SnapshotWritten { id, path } => (*id, Ok(path.clone())),
             AgentMsg::Error {
                 id: Some(id),
                 message,
@@ -252,8 +271,7 @@ mod tests {
         assert_eq!(s.spaces[0].0, "old");
         assert_eq!(s.gc["major"].count, 1);
         let m: AgentMsg =
-            serde_json::from_str(r#"{"t":"inspector","id":4,"url":"ws://127.0.0.1:1/x"}"#)
-                .unwrap();
+            serde_json::from_str(r#"{"t":"inspector","id":4,"url":"ws://127.0.0.1:1/x"}"#).unwrap();
         assert_eq!(
             m,
             AgentMsg::Inspector {

@@ -106,11 +106,9 @@ impl Reaper {
                     let _ = ready_tx.send(Ok(()));
                     loop {
                         // A periodic sweep too: signals coalesce.
-                        let _ = tokio::time::timeout(
-                            std::time::Duration::from_secs(1),
-                            sigchld.recv(),
-                        )
-                        .await;
+                        let _ =
+                            tokio::time::timeout(std::time::Duration::from_secs(1), sigchld.recv())
+                                .await;
                         r.reap_all();
                     }
                 });
@@ -130,7 +128,11 @@ impl Reaper {
             if pid <= 0 {
                 break;
             }
-            let tx = self.state.lock().ok().and_then(|mut s| s.waiting.remove(&pid));
+            let tx = self
+                .state
+                .lock()
+                .ok()
+                .and_then(|mut s| s.waiting.remove(&pid));
             match tx {
                 Some(tx) => {
                     let _ = tx.send(ExitStatus::from_raw(status));

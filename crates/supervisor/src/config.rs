@@ -183,7 +183,12 @@ pub struct RunOptions {
 
     /// Bearer token for POST /control/snapshot and /control/restart (?instance=i); without
     /// one the control API is disabled.
-    #[arg(long, value_name = "TOKEN", env = "LEAKHOUND_CONTROL_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "LEAKHOUND_CONTROL_TOKEN",
+        hide_env_values = true
+    )]
     pub control_token: Option<String>,
 
     /// Do not run the finder on snapshot pairs.
@@ -207,7 +212,11 @@ pub fn load_file(path: &Path) -> Result<RunOptions, ConfigError> {
         .map_err(|e| ConfigError::File(path.to_path_buf(), e.to_string()))?;
     let root: FileRoot = toml::from_str(&text).map_err(|e| {
         let full = e.to_string();
-        let at = full.lines().next().unwrap_or("").replace("TOML parse error at ", "");
+        let at = full
+            .lines()
+            .next()
+            .unwrap_or("")
+            .replace("TOML parse error at ", "");
         ConfigError::File(path.to_path_buf(), format!("{at}: {}", e.message()))
     })?;
     Ok(root.run.unwrap_or_default())
@@ -355,7 +364,11 @@ impl RunOptions {
             restart: self.restart.unwrap_or(RestartPolicy::Always),
             backoff: dur("--backoff", &self.backoff, Duration::from_millis(100))?,
             backoff_max: dur("--backoff-max", &self.backoff_max, Duration::from_secs(30))?,
-            stable_after: dur("--stable-after", &self.stable_after, Duration::from_secs(30))?,
+            stable_after: dur(
+                "--stable-after",
+                &self.stable_after,
+                Duration::from_secs(30),
+            )?,
             max_restarts: self.max_restarts.unwrap_or(10),
             restart_window: dur(
                 "--restart-window",
@@ -368,7 +381,11 @@ impl RunOptions {
             limit_on: self.limit_on.unwrap_or(LimitOn::Rss),
             sustain: dur("--sustain", &self.sustain, Duration::from_secs(10))?,
             grace: dur("--grace", &self.grace, Duration::from_secs(10))?,
-            ready_timeout: dur("--ready-timeout", &self.ready_timeout, Duration::from_secs(10))?,
+            ready_timeout: dur(
+                "--ready-timeout",
+                &self.ready_timeout,
+                Duration::from_secs(10),
+            )?,
             snapshot_before_restart: self.snapshot_before_restart,
             auto_snapshots: !self.no_auto_snapshots,
             agent: !self.no_agent,
@@ -376,7 +393,11 @@ impl RunOptions {
             keep: self.keep.unwrap_or(20),
             keep_bytes: size("--keep-bytes", &self.keep_bytes)?,
             timeline,
-            trend_window: dur("--trend-window", &self.trend_window, Duration::from_secs(600))?,
+            trend_window: dur(
+                "--trend-window",
+                &self.trend_window,
+                Duration::from_secs(600),
+            )?,
             leak_rate,
             alert_heap_percent: Some(self.alert_heap_percent.unwrap_or(70.0)),
             alert_growth,
@@ -474,7 +495,11 @@ mod tests {
         assert!(e.starts_with("--max-memory: '512' has no unit"), "{e}");
         let mut o = base();
         o.metrics = Some("0.0.0.0:9464".into());
-        assert!(o.resolve().unwrap_err().to_string().contains("--metrics-public"));
+        assert!(o
+            .resolve()
+            .unwrap_err()
+            .to_string()
+            .contains("--metrics-public"));
         let mut o = base();
         o.metrics = Some("0.0.0.0:9464".into());
         o.metrics_public = true;

@@ -84,9 +84,9 @@ pub async fn run(settings: Settings) -> Result<i32, SupervisorError> {
         None
     };
     let listener = match s.listen {
-        Some(addr) => Some(
-            std::net::TcpListener::bind(addr).map_err(io_err(format!("--listen {addr}")))?,
-        ),
+        Some(addr) => {
+            Some(std::net::TcpListener::bind(addr).map_err(io_err(format!("--listen {addr}")))?)
+        }
         None => None,
     };
     let uploader = match &s.upload {
@@ -177,7 +177,10 @@ pub async fn run(settings: Settings) -> Result<i32, SupervisorError> {
                 tick.tick().await;
                 let cg = procfs::read_cgroup(&dir);
                 if last_kills.is_some_and(|k| cg.oom_kill > k) {
-                    crate::say!("cgroup: the kernel OOM killer struck ({} kills so far)", cg.oom_kill);
+                    crate::say!(
+                        "cgroup: the kernel OOM killer struck ({} kills so far)",
+                        cg.oom_kill
+                    );
                     timeline.event("oom_kill", serde_json::json!({"cgroup": cg}));
                 }
                 last_kills = Some(cg.oom_kill);

@@ -76,24 +76,48 @@ pub fn render(state: &State) -> String {
         }
     };
 
-    each(&mut o, "leakhound_up", "gauge", "1 when the instance's process is running.", |i| {
-        Some(if i.up { 1.0 } else { 0.0 })
-    });
-    each(&mut o, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds (process group).", |i| {
-        i.up.then_some(i.cpu_seconds)
-    });
-    each(&mut o, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", |i| {
-        i.up.then_some(i.start_time_seconds)
-    });
-    each(&mut o, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes (process group).", |i| {
-        i.up.then_some(i.rss as f64)
-    });
-    each(&mut o, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes (process group).", |i| {
-        i.up.then_some(i.vsize as f64)
-    });
-    each(&mut o, "leakhound_process_peak_resident_memory_bytes", "gauge", "Peak resident memory (VmHWM) of the group leader in bytes.", |i| {
-        i.up.then_some(i.hwm as f64)
-    });
+    each(
+        &mut o,
+        "leakhound_up",
+        "gauge",
+        "1 when the instance's process is running.",
+        |i| Some(if i.up { 1.0 } else { 0.0 }),
+    );
+    each(
+        &mut o,
+        "process_cpu_seconds_total",
+        "counter",
+        "Total user and system CPU time spent in seconds (process group).",
+        |i| i.up.then_some(i.cpu_seconds),
+    );
+    each(
+        &mut o,
+        "process_start_time_seconds",
+        "gauge",
+        "Start time of the process since unix epoch in seconds.",
+        |i| i.up.then_some(i.start_time_seconds),
+    );
+    each(
+        &mut o,
+        "process_resident_memory_bytes",
+        "gauge",
+        "Resident memory size in bytes (process group).",
+        |i| i.up.then_some(i.rss as f64),
+    );
+    each(
+        &mut o,
+        "process_virtual_memory_bytes",
+        "gauge",
+        "Virtual memory size in bytes (process group).",
+        |i| i.up.then_some(i.vsize as f64),
+    );
+    each(
+        &mut o,
+        "leakhound_process_peak_resident_memory_bytes",
+        "gauge",
+        "Peak resident memory (VmHWM) of the group leader in bytes.",
+        |i| i.up.then_some(i.hwm as f64),
+    );
 
     type AGet = fn(&crate::agent::AgentSample) -> Option<f64>;
     let agent = |o: &mut Out, name: &str, kind: &str, help: &str, get: AGet| {
@@ -111,50 +135,178 @@ pub fn render(state: &State) -> String {
             }
         }
     };
-    agent(&mut o, "nodejs_heap_size_total_bytes", "gauge", "Process heap size from Node.js in bytes.", |a| Some(a.heap_total as f64));
-    agent(&mut o, "nodejs_heap_size_used_bytes", "gauge", "Process heap size used from Node.js in bytes.", |a| Some(a.heap_used as f64));
-    agent(&mut o, "nodejs_external_memory_bytes", "gauge", "Node.js external memory size in bytes.", |a| Some(a.external as f64));
-    agent(&mut o, "nodejs_eventloop_lag_seconds", "gauge", "Lag of event loop in seconds.", |a| Some(a.lag));
-    agent(&mut o, "nodejs_eventloop_lag_min_seconds", "gauge", "The minimum recorded event loop delay.", |a| a.lag_min);
-    agent(&mut o, "nodejs_eventloop_lag_max_seconds", "gauge", "The maximum recorded event loop delay.", |a| a.lag_max);
-    agent(&mut o, "nodejs_eventloop_lag_mean_seconds", "gauge", "The mean of the recorded event loop delays.", |a| a.lag_mean);
-    agent(&mut o, "nodejs_eventloop_lag_stddev_seconds", "gauge", "The standard deviation of the recorded event loop delays.", |a| a.lag_stddev);
-    agent(&mut o, "nodejs_eventloop_lag_p50_seconds", "gauge", "The 50th percentile of the recorded event loop delays.", |a| a.lag_p50);
-    agent(&mut o, "nodejs_eventloop_lag_p90_seconds", "gauge", "The 90th percentile of the recorded event loop delays.", |a| a.lag_p90);
-    agent(&mut o, "nodejs_eventloop_lag_p99_seconds", "gauge", "The 99th percentile of the recorded event loop delays.", |a| a.lag_p99);
-    agent(&mut o, "nodejs_active_handles_total", "gauge", "Total number of active handles.", |a| a.handles.map(|v| v as f64));
-    agent(&mut o, "nodejs_active_requests_total", "gauge", "Total number of active requests.", |a| a.requests.map(|v| v as f64));
-    agent(&mut o, "nodejs_active_resources_total", "gauge", "Total number of active resources.", |a| a.resources.map(|v| v as f64));
-    agent(&mut o, "leakhound_heap_limit_bytes", "gauge", "V8 heap_size_limit in bytes.", |a| Some(a.heap_limit as f64));
-    agent(&mut o, "leakhound_native_contexts", "gauge", "V8 number_of_native_contexts (growth hints at a leak).", |a| Some(a.native_contexts as f64));
-    agent(&mut o, "leakhound_detached_contexts", "gauge", "V8 number_of_detached_contexts (non-zero hints at a leak).", |a| Some(a.detached_contexts as f64));
+    agent(
+        &mut o,
+        "nodejs_heap_size_total_bytes",
+        "gauge",
+        "Process heap size from Node.js in bytes.",
+        |a| Some(a.heap_total as f64),
+    );
+    agent(
+        &mut o,
+        "nodejs_heap_size_used_bytes",
+        "gauge",
+        "Process heap size used from Node.js in bytes.",
+        |a| Some(a.heap_used as f64),
+    );
+    agent(
+        &mut o,
+        "nodejs_external_memory_bytes",
+        "gauge",
+        "Node.js external memory size in bytes.",
+        |a| Some(a.external as f64),
+    );
+    agent(
+        &mut o,
+        "nodejs_eventloop_lag_seconds",
+        "gauge",
+        "Lag of event loop in seconds.",
+        |a| Some(a.lag),
+    );
+    agent(
+        &mut o,
+        "nodejs_eventloop_lag_min_seconds",
+        "gauge",
+        "The minimum recorded event loop delay.",
+        |a| a.lag_min,
+    );
+    agent(
+        &mut o,
+        "nodejs_eventloop_lag_max_seconds",
+        "gauge",
+        "The maximum recorded event loop delay.",
+        |a| a.lag_max,
+    );
+    agent(
+        &mut o,
+        "nodejs_eventloop_lag_mean_seconds",
+        "gauge",
+        "The mean of the recorded event loop delays.",
+        |a| a.lag_mean,
+    );
+    agent(
+        &mut o,
+        "nodejs_eventloop_lag_stddev_seconds",
+        "gauge",
+        "The standard deviation of the recorded event loop delays.",
+        |a| a.lag_stddev,
+    );
+    agent(
+        &mut o,
+        "nodejs_eventloop_lag_p50_seconds",
+        "gauge",
+        "The 50th percentile of the recorded event loop delays.",
+        |a| a.lag_p50,
+    );
+    agent(
+        &mut o,
+        "nodejs_eventloop_lag_p90_seconds",
+        "gauge",
+        "The 90th percentile of the recorded event loop delays.",
+        |a| a.lag_p90,
+    );
+    agent(
+        &mut o,
+        "nodejs_eventloop_lag_p99_seconds",
+        "gauge",
+        "The 99th percentile of the recorded event loop delays.",
+        |a| a.lag_p99,
+    );
+    agent(
+        &mut o,
+        "nodejs_active_handles_total",
+        "gauge",
+        "Total number of active handles.",
+        |a| a.handles.map(|v| v as f64),
+    );
+    agent(
+        &mut o,
+        "nodejs_active_requests_total",
+        "gauge",
+        "Total number of active requests.",
+        |a| a.requests.map(|v| v as f64),
+    );
+    agent(
+        &mut o,
+        "nodejs_active_resources_total",
+        "gauge",
+        "Total number of active resources.",
+        |a| a.resources.map(|v| v as f64),
+    );
+    agent(
+        &mut o,
+        "leakhound_heap_limit_bytes",
+        "gauge",
+        "V8 heap_size_limit in bytes.",
+        |a| Some(a.heap_limit as f64),
+    );
+    agent(
+        &mut o,
+        "leakhound_native_contexts",
+        "gauge",
+        "V8 number_of_native_contexts (growth hints at a leak).",
+        |a| Some(a.native_contexts as f64),
+    );
+    agent(
+        &mut o,
+        "leakhound_detached_contexts",
+        "gauge",
+        "V8 number_of_detached_contexts (non-zero hints at a leak).",
+        |a| Some(a.detached_contexts as f64),
+    );
 
     // Typed breakdowns (label `type` / `space`).
-    let by_type = |o: &mut Out, name: &str, help: &str, get: fn(&crate::agent::AgentSample) -> &std::collections::HashMap<String, u64>| {
-        let mut header = false;
-        for (i, inst) in state.instances.iter().enumerate() {
-            let Some(a) = inst.agent.as_ref().filter(|_| inst.up) else {
-                continue;
-            };
-            let mut rows: Vec<_> = get(a).iter().collect();
-            rows.sort();
-            for (ty, n) in rows {
-                if !header {
-                    o.family(name, "gauge", help);
-                    header = true;
+    let by_type =
+        |o: &mut Out,
+         name: &str,
+         help: &str,
+         get: fn(&crate::agent::AgentSample) -> &std::collections::HashMap<String, u64>| {
+            let mut header = false;
+            for (i, inst) in state.instances.iter().enumerate() {
+                let Some(a) = inst.agent.as_ref().filter(|_| inst.up) else {
+                    continue;
+                };
+                let mut rows: Vec<_> = get(a).iter().collect();
+                rows.sort();
+                for (ty, n) in rows {
+                    if !header {
+                        o.family(name, "gauge", help);
+                        header = true;
+                    }
+                    o.sample(name, &[("app_instance", &idx[i]), ("type", ty)], *n as f64);
                 }
-                o.sample(name, &[("app_instance", &idx[i]), ("type", ty)], *n as f64);
             }
-        }
-    };
-    by_type(&mut o, "nodejs_active_handles", "Number of active libuv handles grouped by handle type.", |a| &a.handles_by_type);
-    by_type(&mut o, "nodejs_active_requests", "Number of active libuv requests grouped by request type.", |a| &a.requests_by_type);
+        };
+    by_type(
+        &mut o,
+        "nodejs_active_handles",
+        "Number of active libuv handles grouped by handle type.",
+        |a| &a.handles_by_type,
+    );
+    by_type(
+        &mut o,
+        "nodejs_active_requests",
+        "Number of active libuv requests grouped by request type.",
+        |a| &a.requests_by_type,
+    );
     by_type(&mut o, "nodejs_active_resources", "Number of active resources that are currently keeping the event loop alive, grouped by async resource type.", |a| &a.resources_by_type);
 
     for (suffix, help, pick) in [
-        ("total", "Process heap space size total from Node.js in bytes.", 1usize),
-        ("used", "Process heap space size used from Node.js in bytes.", 2),
-        ("available", "Process heap space size available from Node.js in bytes.", 3),
+        (
+            "total",
+            "Process heap space size total from Node.js in bytes.",
+            1usize,
+        ),
+        (
+            "used",
+            "Process heap space size used from Node.js in bytes.",
+            2,
+        ),
+        (
+            "available",
+            "Process heap space size available from Node.js in bytes.",
+            3,
+        ),
     ] {
         let name = format!("nodejs_heap_space_size_{suffix}_bytes");
         let mut header = false;
@@ -172,7 +324,11 @@ pub fn render(state: &State) -> String {
                     2 => sp.2,
                     _ => sp.3,
                 };
-                o.sample(&name, &[("app_instance", &idx[i]), ("space", &sp.0)], v as f64);
+                o.sample(
+                    &name,
+                    &[("app_instance", &idx[i]), ("space", &sp.0)],
+                    v as f64,
+                );
             }
         }
     }
@@ -193,11 +349,31 @@ pub fn render(state: &State) -> String {
             let name = "nodejs_gc_duration_seconds_bucket";
             for (b, le) in GC_BUCKETS.iter().enumerate() {
                 let count = h.buckets.get(b).copied().unwrap_or(0);
-                o.sample(name, &[("le", &fmt_value(*le)), ("app_instance", &idx[i]), ("kind", kind)], count as f64);
+                o.sample(
+                    name,
+                    &[
+                        ("le", &fmt_value(*le)),
+                        ("app_instance", &idx[i]),
+                        ("kind", kind),
+                    ],
+                    count as f64,
+                );
             }
-            o.sample(name, &[("le", "+Inf"), ("app_instance", &idx[i]), ("kind", kind)], h.count as f64);
-            o.sample("nodejs_gc_duration_seconds_sum", &[("app_instance", &idx[i]), ("kind", kind)], h.sum);
-            o.sample("nodejs_gc_duration_seconds_count", &[("app_instance", &idx[i]), ("kind", kind)], h.count as f64);
+            o.sample(
+                name,
+                &[("le", "+Inf"), ("app_instance", &idx[i]), ("kind", kind)],
+                h.count as f64,
+            );
+            o.sample(
+                "nodejs_gc_duration_seconds_sum",
+                &[("app_instance", &idx[i]), ("kind", kind)],
+                h.sum,
+            );
+            o.sample(
+                "nodejs_gc_duration_seconds_count",
+                &[("app_instance", &idx[i]), ("kind", kind)],
+                h.count as f64,
+            );
         }
     }
 
@@ -226,21 +402,46 @@ pub fn render(state: &State) -> String {
     }
 
     // leakhound's own series.
-    each(&mut o, "leakhound_heap_after_gc_bytes", "gauge", "V8 heap used after the latest major GC.", |i| {
-        i.heap_after_gc.filter(|_| i.up).map(|v| v as f64)
-    });
-    each(&mut o, "leakhound_leak_suspected", "gauge", "1 while the post-GC heap trend of the current process exceeds the leak rate.", |i| {
-        Some(if i.leak_suspected && i.up { 1.0 } else { 0.0 })
-    });
-    each(&mut o, "leakhound_heap_growth_bytes_per_second", "gauge", "Theil-Sen slope of the post-GC heap over the trend window.", |i| {
-        Some(if i.up { i.growth_bytes_per_second } else { 0.0 })
-    });
-    each(&mut o, "leakhound_seconds_to_heap_limit", "gauge", "Time left before the post-GC heap trend reaches the heap limit.", |i| {
-        i.seconds_to_limit.filter(|_| i.up)
-    });
+    each(
+        &mut o,
+        "leakhound_heap_after_gc_bytes",
+        "gauge",
+        "V8 heap used after the latest major GC.",
+        |i| i.heap_after_gc.filter(|_| i.up).map(|v| v as f64),
+    );
+    each(
+        &mut o,
+        "leakhound_leak_suspected",
+        "gauge",
+        "1 while the post-GC heap trend of the current process exceeds the leak rate.",
+        |i| Some(if i.leak_suspected && i.up { 1.0 } else { 0.0 }),
+    );
+    each(
+        &mut o,
+        "leakhound_heap_growth_bytes_per_second",
+        "gauge",
+        "Theil-Sen slope of the post-GC heap over the trend window.",
+        |i| Some(if i.up { i.growth_bytes_per_second } else { 0.0 }),
+    );
+    each(
+        &mut o,
+        "leakhound_seconds_to_heap_limit",
+        "gauge",
+        "Time left before the post-GC heap trend reaches the heap limit.",
+        |i| i.seconds_to_limit.filter(|_| i.up),
+    );
     for (name, help, get) in [
-        ("leakhound_restarts_total", "Restarts by reason (crash, memory_limit, requested).", (|i: &InstanceState| &i.restarts) as fn(&InstanceState) -> &std::collections::BTreeMap<String, u64>),
-        ("leakhound_snapshots_total", "Heap snapshots taken by reason (baseline, alert, before_restart, requested).", |i: &InstanceState| &i.snapshots),
+        (
+            "leakhound_restarts_total",
+            "Restarts by reason (crash, memory_limit, requested).",
+            (|i: &InstanceState| &i.restarts)
+                as fn(&InstanceState) -> &std::collections::BTreeMap<String, u64>,
+        ),
+        (
+            "leakhound_snapshots_total",
+            "Heap snapshots taken by reason (baseline, alert, before_restart, requested).",
+            |i: &InstanceState| &i.snapshots,
+        ),
     ] {
         o.family(name, "counter", help);
         for (i, inst) in state.instances.iter().enumerate() {
@@ -249,21 +450,37 @@ pub fn render(state: &State) -> String {
                 o.sample(name, &[("app_instance", &idx[i])], 0.0);
             }
             for (reason, n) in map {
-                o.sample(name, &[("app_instance", &idx[i]), ("reason", reason)], *n as f64);
+                o.sample(
+                    name,
+                    &[("app_instance", &idx[i]), ("reason", reason)],
+                    *n as f64,
+                );
             }
         }
     }
 
     if let Some(cg) = &state.cgroup {
         if let Some(l) = cg.limit {
-            o.family("leakhound_cgroup_memory_limit_bytes", "gauge", "cgroup v2 memory.max of leakhound's cgroup.");
+            o.family(
+                "leakhound_cgroup_memory_limit_bytes",
+                "gauge",
+                "cgroup v2 memory.max of leakhound's cgroup.",
+            );
             o.sample("leakhound_cgroup_memory_limit_bytes", &[], l as f64);
         }
         if let Some(u) = cg.usage {
-            o.family("leakhound_cgroup_memory_usage_bytes", "gauge", "cgroup v2 memory.current (includes page cache).");
+            o.family(
+                "leakhound_cgroup_memory_usage_bytes",
+                "gauge",
+                "cgroup v2 memory.current (includes page cache).",
+            );
             o.sample("leakhound_cgroup_memory_usage_bytes", &[], u as f64);
         }
-        o.family("leakhound_cgroup_oom_kills_total", "counter", "cgroup v2 memory.events oom_kill.");
+        o.family(
+            "leakhound_cgroup_oom_kills_total",
+            "counter",
+            "cgroup v2 memory.events oom_kill.",
+        );
         o.sample("leakhound_cgroup_oom_kills_total", &[], cg.oom_kill as f64);
     }
     o.s
@@ -301,7 +518,8 @@ mod tests {
         assert!(text.contains("# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total{app_instance=\"0\"} 1.5\n"), "{text}");
         assert!(text.contains("process_resident_memory_bytes{app_instance=\"0\"} 4096\n"));
         assert!(text.contains("nodejs_heap_size_used_bytes{app_instance=\"0\"} 1000\n"));
-        assert!(text.contains("nodejs_heap_space_size_used_bytes{app_instance=\"0\",space=\"old\"} 9\n"));
+        assert!(text
+            .contains("nodejs_heap_space_size_used_bytes{app_instance=\"0\",space=\"old\"} 9\n"));
         assert!(text.contains("leakhound_restarts_total{app_instance=\"0\",reason=\"crash\"} 2\n"));
         assert!(text.contains("leakhound_restarts_total{app_instance=\"1\"} 0\n"));
         assert!(text.contains("leakhound_up{app_instance=\"1\"} 0\n"));

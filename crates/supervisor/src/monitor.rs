@@ -126,7 +126,13 @@ impl Monitor {
 
     /// One sample: `rss` of the group, `heap_used` from the agent if any, `has_agent` when a
     /// baseline snapshot is possible.
-    pub fn on_tick(&mut self, t: f64, rss: u64, heap_used: Option<u64>, has_agent: bool) -> Vec<Action> {
+    pub fn on_tick(
+        &mut self,
+        t: f64,
+        rss: u64,
+        heap_used: Option<u64>,
+        has_agent: bool,
+    ) -> Vec<Action> {
         let mut out = Vec::new();
         let warm = self.in_warmup(t);
         if !warm && !self.baseline_done && has_agent {
@@ -230,7 +236,10 @@ impl Monitor {
                     let since = *self.over_since.get_or_insert(t);
                     let from = since.max(self.rules.warmup);
                     if !warm && t - from >= self.rules.sustain {
-                        out.push(Action::Restart { value: v, limit: max });
+                        out.push(Action::Restart {
+                            value: v,
+                            limit: max,
+                        });
                     }
                 }
                 Some(_) => self.over_since = None,
@@ -324,7 +333,10 @@ mod tests {
                 }
             }
         }
-        let leak: Vec<_> = alerts.iter().filter(|a| a.kind == "leak_suspected").collect();
+        let leak: Vec<_> = alerts
+            .iter()
+            .filter(|a| a.kind == "leak_suspected")
+            .collect();
         assert_eq!(leak.len(), 1);
         let tr = leak[0].trend.unwrap();
         assert!((tr.slope - 10.0).abs() < 1e-6);
@@ -338,7 +350,13 @@ mod tests {
         for t in 0..60 {
             m.on_gc(t as f64, 5000 + (t % 2) * 300, 100_000);
             for a in m.on_tick(t as f64, 0, Some(5000), true) {
-                assert!(!matches!(a, Action::Alert(Alert { kind: "leak_suspected", .. })));
+                assert!(!matches!(
+                    a,
+                    Action::Alert(Alert {
+                        kind: "leak_suspected",
+                        ..
+                    })
+                ));
             }
         }
         assert!(!m.leak_suspected);
@@ -356,7 +374,10 @@ mod tests {
             for a in m.on_tick(t as f64, 0, Some(80_000), true) {
                 match a {
                     Action::Baseline => baselines += 1,
-                    Action::Alert(Alert { kind: "heap_percent", .. }) => {
+                    Action::Alert(Alert {
+                        kind: "heap_percent",
+                        ..
+                    }) => {
                         assert!(t >= 10);
                         pct += 1
                     }

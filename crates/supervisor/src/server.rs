@@ -76,7 +76,11 @@ async fn handle(server: &Server, req: Request<Incoming>) -> Response<Full<Bytes>
     let path = req.uri().path().to_string();
     if path == "/metrics" {
         if req.method() != Method::GET && req.method() != Method::HEAD {
-            return reply(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "GET only\n".into());
+            return reply(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "text/plain",
+                "GET only\n".into(),
+            );
         }
         let text = {
             let st = server.shared.lock().unwrap_or_else(|e| e.into_inner());
@@ -101,10 +105,16 @@ async fn handle(server: &Server, req: Request<Incoming>) -> Response<Full<Bytes>
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     if !token_matches(given.as_bytes(), token.as_bytes()) {
-        return json(StatusCode::UNAUTHORIZED, serde_json::json!({"error": "bad or missing bearer token"}));
+        return json(
+            StatusCode::UNAUTHORIZED,
+            serde_json::json!({"error": "bad or missing bearer token"}),
+        );
     }
     if req.method() != Method::POST {
-        return json(StatusCode::METHOD_NOT_ALLOWED, serde_json::json!({"error": "POST only"}));
+        return json(
+            StatusCode::METHOD_NOT_ALLOWED,
+            serde_json::json!({"error": "POST only"}),
+        );
     }
     let instance = req
         .uri()
@@ -118,7 +128,10 @@ async fn handle(server: &Server, req: Request<Incoming>) -> Response<Full<Bytes>
         .ok()
         .and_then(|i| server.instances.get(i))
     else {
-        return json(StatusCode::BAD_REQUEST, serde_json::json!({"error": format!("no instance '{instance}'")}));
+        return json(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({"error": format!("no instance '{instance}'")}),
+        );
     };
     match action {
         "snapshot" => {
@@ -131,12 +144,18 @@ async fn handle(server: &Server, req: Request<Incoming>) -> Response<Full<Bytes>
                 .await
                 .is_err()
             {
-                return json(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({"error": "instance stopped"}));
+                return json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    serde_json::json!({"error": "instance stopped"}),
+                );
             }
             match rrx.await {
                 Ok(Ok(path)) => json(StatusCode::OK, serde_json::json!({"snapshot": path})),
                 Ok(Err(e)) => json(StatusCode::CONFLICT, serde_json::json!({"error": e})),
-                Err(_) => json(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({"error": "instance stopped"})),
+                Err(_) => json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    serde_json::json!({"error": "instance stopped"}),
+                ),
             }
         }
         "restart" => {
@@ -147,11 +166,20 @@ async fn handle(server: &Server, req: Request<Incoming>) -> Response<Full<Bytes>
                 .await
                 .is_err()
             {
-                return json(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({"error": "instance stopped"}));
+                return json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    serde_json::json!({"error": "instance stopped"}),
+                );
             }
-            json(StatusCode::ACCEPTED, serde_json::json!({"restart": "scheduled"}))
+            json(
+                StatusCode::ACCEPTED,
+                serde_json::json!({"restart": "scheduled"}),
+            )
         }
-        _ => json(StatusCode::NOT_FOUND, serde_json::json!({"error": format!("unknown action '{action}'")})),
+        _ => json(
+            StatusCode::NOT_FOUND,
+            serde_json::json!({"error": format!("unknown action '{action}'")}),
+        ),
     }
 }
 

@@ -69,25 +69,40 @@ impl Snapshotter {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or(0);
-        let path = self
-            .dir
-            .join(format!("leakhound-{ms}-i{idx}-p{pid}-{reason}.heapsnapshot"));
+        let path = self.dir.join(format!(
+            "leakhound-{ms}-i{idx}-p{pid}-{reason}.heapsnapshot"
+        ));
         let started = std::time::Instant::now();
-        let url = agent
-            .request("inspector_open", Duration::from_secs(15))
-            .await
-            .map_err(|e| format!("instance {idx}: cannot open the inspector: {e}"))?;
-        let target = leakhound_inspector::Target::WebSocket(url);
-        let opts = leakhound_inspector::CaptureOptions::default();
-        let res = leakhound_inspector::capture_snapshot_to_file(&target, &path, &opts).await;
-        // Close the port whatever happened.
-        if let Err(e) = agent
-            .request("inspector_close", Duration::from_secs(15))
-            .await
-        {
-            tracing::warn!("instance {idx}: the inspector may still be open: {e}");
-        }
-        let report = res.map_err(|e| format!("instance {idx}: snapshot failed: {e}"))?;
+        // The process writes a temporary beside the destination; leakhound then makes it
+        // 0600 and renames it into place, so the file appears whole or not at all.
+        let temp = self.dir.join(format!(
+            ".leakhound-{ms}-i{idx}-p{pid}-{reason}.heapsnapshot.tmp"
+        ));
+        let abs_temp = std::path::absolute(&temp).unwrap_or_else(|_| temp.clone());
+        let written = agent
+            .request_with(
+                "write_snapshot",
+                serde_json::json!({"path": abs_temp}),
+                Duration::from_secs(600),
+            )
+            .await;
+        let finish = || -> std::io::Result<u64> {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&abs_temp, std::fs::Permissions::from_mode(0o600))?;
+            std::fs::File::open(&abs_temp)?.sync_all()?;
+            std::fs::rename(&abs_temp, &path)?;
+            Ok(std::fs::metadata(&path)?.len())
+        };
+        let bytes = match written {
+            Ok(_) => finish().map_err(|e| {
+                let _ = std::fs::remove_file(&abs_temp);
+                format!("instance {idx}: snapshot {}: {e}", path.display())
+            })?,
+            Err(e) => {
+                let _ = std::fs::remove_file(&abs_temp);
+                return Err(format!("instance {idx}: snapshot failed: {e}"));
+            }
+        };
         with_instance(&self.shared, idx, |s| {
             *s.snapshots.entry(reason.to_string()).or_default() += 1
         });
@@ -95,17 +110,17 @@ impl Snapshotter {
             "snapshot",
             serde_json::json!({
                 "instance": idx, "pid": pid, "reason": reason,
-                "path": report.path, "bytes": report.bytes,
+                "path": path, "bytes": bytes,
                 "seconds": started.elapsed().as_secs_f64(),
             }),
         );
         say!(
             "instance {idx}: {reason} snapshot {} ({}, {:.1}s)",
-            report.path.display(),
-            crate::units::fmt_size(report.bytes as f64),
+            path.display(),
+            crate::units::fmt_size(bytes as f64),
             started.elapsed().as_secs_f64()
         );
-        Ok(report.path)
+        Ok(path)
     }
 
     pub fn protect(&self, path: &Path) {
@@ -146,16 +161,12 @@ impl Snapshotter {
         let dir = self.dir.clone();
         let keep = self.keep;
         let keep_bytes = self.keep_bytes;
-        let protected: HashSet<PathBuf> = self
-            .protected
-            .lock()
-            .map(|p| p.clone())
-            .unwrap_or_default();
-        let removed = tokio::task::spawn_blocking(move || {
-            retention(&dir, keep, keep_bytes, &protected)
-        })
-        .await
-        .unwrap_or_default();
+        let protected: HashSet<PathBuf> =
+            self.protected.lock().map(|p| p.clone()).unwrap_or_default();
+        let removed =
+            tokio::task::spawn_blocking(move || retention(&dir, keep, keep_bytes, &protected))
+                .await
+                .unwrap_or_default();
         for r in removed {
             tracing::info!("retention: removed {}", r.display());
             self.timeline
@@ -265,7 +276,9 @@ mod tests {
     fn retention_by_count_and_bytes_spares_protected() {
         let dir = tempfile::tempdir().unwrap();
         let mk = |ms: u64, len: usize| {
-            let p = dir.path().join(format!("leakhound-{ms}-i0-p1-x.heapsnapshot"));
+            let p = dir
+                .path()
+                .join(format!("leakhound-{ms}-i0-p1-x.heapsnapshot"));
             std::fs::write(&p, vec![b'x'; len]).unwrap();
             p
         };

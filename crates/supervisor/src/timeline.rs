@@ -69,7 +69,10 @@ impl Timeline {
     /// Writes `{"ts", "type": kind, ...fields}`.
     pub fn write(&self, kind: &str, fields: Value) {
         let mut m = Map::new();
-        m.insert("ts".into(), Value::from((now_secs() * 1000.0).round() / 1000.0));
+        m.insert(
+            "ts".into(),
+            Value::from((now_secs() * 1000.0).round() / 1000.0),
+        );
         m.insert("type".into(), Value::from(kind));
         if let Value::Object(f) = fields {
             m.extend(f);
@@ -110,7 +113,10 @@ mod tests {
         drop(t);
         task.await.unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
-        let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["event"], "start");
         assert_eq!(lines[0]["instances"], 2);

@@ -156,7 +156,9 @@ mod tests {
 
     #[test]
     fn exact_line() {
-        let pts: Vec<_> = (0..10).map(|i| (i as f64, 100.0 + 5.0 * i as f64)).collect();
+        let pts: Vec<_> = (0..10)
+            .map(|i| (i as f64, 100.0 + 5.0 * i as f64))
+            .collect();
         let t = theil_sen(pts).unwrap();
         assert!((t.slope - 5.0).abs() < 1e-9);
         assert!((t.fitted_last - 145.0).abs() < 1e-9);
@@ -167,7 +169,9 @@ mod tests {
 
     #[test]
     fn robust_to_outliers() {
-        let mut pts: Vec<_> = (0..20).map(|i| (i as f64, 1000.0 + 2.0 * i as f64)).collect();
+        let mut pts: Vec<_> = (0..20)
+            .map(|i| (i as f64, 1000.0 + 2.0 * i as f64))
+            .collect();
         pts[3].1 = 1e6;
         pts[11].1 = -1e6;
         pts[15].1 = 5e5;

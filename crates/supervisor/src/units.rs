@@ -70,9 +70,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, UnitError> {
             "'{text}' has no unit; write {num}s, {num}ms or {num}m"
         )));
     }
-    let value: f64 = num
-        .parse()
-        .map_err(|_| UnitError(format!("'{text}' is not a duration: '{num}' is not a number")))?;
+    let value: f64 = num.parse().map_err(|_| {
+        UnitError(format!(
+            "'{text}' is not a duration: '{num}' is not a number"
+        ))
+    })?;
     let secs = match unit {
         "ms" => value / 1000.0,
         "s" | "sec" => value,
@@ -107,7 +109,9 @@ pub fn parse_rate(text: &str) -> Result<f64, UnitError> {
         other => parse_duration(other)?.as_secs_f64(),
     };
     if per_secs <= 0.0 {
-        return Err(UnitError(format!("'{text}': the time unit must be positive")));
+        return Err(UnitError(format!(
+            "'{text}': the time unit must be positive"
+        )));
     }
     Ok(bytes / per_secs)
 }

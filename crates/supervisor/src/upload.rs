@@ -49,7 +49,9 @@ impl Uploader {
                     b = b.with_region("us-east-1");
                 }
                 if let Some(ep) = endpoint {
-                    b = b.with_endpoint(ep).with_allow_http(ep.starts_with("http://"));
+                    b = b
+                        .with_endpoint(ep)
+                        .with_allow_http(ep.starts_with("http://"));
                 }
                 Arc::new(b.build().map_err(fail)?)
             }
@@ -102,7 +104,10 @@ impl Uploader {
             Ok(()) => Ok(target),
             Err(e) => {
                 let _ = w.abort().await;
-                Err(format!("upload of {} to {target} failed: {e}", file.display()))
+                Err(format!(
+                    "upload of {} to {target} failed: {e}",
+                    file.display()
+                ))
             }
         }
     }
@@ -117,7 +122,9 @@ mod tests {
         assert!(check_url("s3://bucket/prefix").is_ok());
         assert!(check_url("gs://b").is_ok());
         assert!(check_url("az://c/p").is_ok());
-        assert!(check_url("http://x/y").unwrap_err().contains("unsupported scheme"));
+        assert!(check_url("http://x/y")
+            .unwrap_err()
+            .contains("unsupported scheme"));
         assert!(check_url("nonsense").is_err());
     }
 }
