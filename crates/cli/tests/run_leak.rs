@@ -132,7 +132,11 @@ fn a_leaking_server_is_snapshotted_then_restarted_at_its_limit() {
         snap_ts <= exit_ts,
         "snapshot at {snap_ts}, exit at {exit_ts}"
     );
-    assert!(run.events("spawn").len() >= 2);
+    assert!(run.wait_timeline(Duration::from_secs(30), |tl| tl
+        .iter()
+        .filter(|v| v["event"] == "spawn")
+        .count()
+        >= 2));
 
     let finding = run
         .wait_line(Duration::from_secs(180), |l| {
@@ -151,6 +155,13 @@ fn a_leaking_server_is_snapshotted_then_restarted_at_its_limit() {
     assert!(
         text.contains("leakhound_snapshots_total{app_instance=\"0\",reason=\"before_restart\"} 1")
     );
+    // Stop once the replacement serves (its SIGTERM handler then exits 0, which
+    // leakhound passes on).
+    assert!(run.wait_timeline(Duration::from_secs(60), |tl| tl
+        .iter()
+        .filter(|v| v["event"] == "ready")
+        .count()
+        >= 2));
     run.signal(libc::SIGTERM);
     let st = run.wait(Duration::from_secs(30)).expect("leakhound exits");
     assert_eq!(st.code(), Some(0), "{}", run.stderr());
