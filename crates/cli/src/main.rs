@@ -29,6 +29,8 @@ struct Cli {
     command: Command,
 }
 
+// One value parsed once per process: boxing the large variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Totals, statistics, classes by retained size and the largest objects of one snapshot.
