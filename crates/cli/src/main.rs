@@ -32,24 +32,36 @@ struct Cli {
 // One value parsed once per process: boxing the large variants would buy nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
+/// Each variant's `about` is the one-line summary in `leakhound --help`; the long help
+/// comes from the doc comment of the command's `Args`.
 enum Command {
-    /// Totals, statistics, classes by retained size and the largest objects of one snapshot.
+    #[command(
+        about = "Totals, statistics, classes by retained size and the largest objects of one snapshot."
+    )]
     Summary(commands::summary::Args),
-    /// DevTools' Comparison view: per-class new, deleted and size deltas between two snapshots.
+    #[command(
+        about = "DevTools' Comparison view: per-class new, deleted and size deltas between two snapshots."
+    )]
     Diff(commands::diff::Args),
-    /// Retaining paths of one object back to the GC roots, shortest first.
+    #[command(about = "Retaining paths of one object back to the GC roots, shortest first.")]
     Retainers(commands::retainers::Args),
-    /// One row per node (CSV or JSON lines) for DuckDB, pandas and friends.
+    #[command(about = "One row per node (CSV or JSON lines) for DuckDB, pandas and friends.")]
     Export(commands::export::Args),
-    /// Find leaks across two or more snapshots of one process.
+    #[command(about = "Find leaks across two or more snapshots of one process.")]
     Find(commands::find::Args),
-    /// Take a heap snapshot of a live Node process over the inspector protocol.
+    #[command(about = "Take a heap snapshot of a live Node process over the inspector protocol.")]
     Snapshot(commands::snapshot::Args),
-    /// Sample allocations of a live Node process and print the top allocation sites.
+    #[command(
+        about = "Sample allocations of a live Node process and print the top allocation sites."
+    )]
     Sample(commands::sample::Args),
-    /// Supervise a Node service: watch memory, snapshot before it is too late, restart gracefully.
+    #[command(
+        about = "Supervise a Node service: watch memory, snapshot before it is too late, restart gracefully."
+    )]
     Run(commands::run::Args),
-    /// CI gate: start the app, drive load, snapshot between rounds, fail on a leak.
+    #[command(
+        about = "CI gate: start the app, drive load, snapshot between rounds, fail on a leak."
+    )]
     Check(commands::check::Args),
 }
 
