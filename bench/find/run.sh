@@ -14,15 +14,18 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 OUT="$ROOT/bench/out/find"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-LH="$TARGET/release/leakhound"
+# LEAKHOUND=/path/to/leakhound skips the release build and uses that binary.
+LH="${LEAKHOUND:-$TARGET/release/leakhound}"
 MEMLAB="$HERE/node_modules/memlab/bin/memlab"
 MEMLAB_HEAP_MB="${MEMLAB_HEAP_MB:-16384}"
 SETS=("$@")
 [ ${#SETS[@]} -eq 0 ] && SETS=(medium large corpus)
 mkdir -p "$OUT"
 
-echo "== building leakhound (release)" >&2
-(cd "$ROOT" && cargo build --release -q -p leakhound)
+if [ -z "${LEAKHOUND:-}" ]; then
+  echo "== building leakhound (release)" >&2
+  (cd "$ROOT" && cargo build --release -q -p leakhound)
+fi
 
 if [ ! -x "$MEMLAB" ]; then
   echo "== installing memlab into bench/find/node_modules" >&2
