@@ -39,3 +39,17 @@ if ! command -v chromium >/dev/null 2>&1; then
   say "Debian chromium (HTML report test)"
   apt_install chromium
 fi
+
+if ! command -v moto_server >/dev/null 2>&1; then
+  say "moto S3 server (supervisor upload test)"
+  if ! command -v python3 >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1; then
+    apt_install python3 python3-pip python3-venv
+  fi
+  python3 -m pip install --quiet 'moto[server]' 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages 'moto[server]'
+  if ! command -v moto_server >/dev/null 2>&1; then
+    # pip's user or script directory may not be on PATH.
+    bin_dir=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
+    echo "setup: moto_server installed in $bin_dir; add it to PATH" >&2
+  fi
+fi
