@@ -1,13 +1,11 @@
 // leakhound preload agent. Loaded into a supervised node process with
 // NODE_OPTIONS=--require <this file>. It talks to `leakhound run` over an inherited
 // Unix socket (fd in LEAKHOUND_AGENT_FD), one JSON object per line, and never opens a
-// port unless the supervisor asks for a heap snapshot (then the inspector listens on
-// 127.0.0.1 with a random port and a random session id, and is closed right after).
+// port: heap snapshots are written in-process with v8.writeHeapSnapshot.
 //
 // Outgoing: hello, sample (every LEAKHOUND_AGENT_INTERVAL_MS), gc (after each major GC),
-// listening (a net.Server started listening), inspector / inspector_closed / error.
-// Incoming: {"cmd":"write_snapshot","id":N,"path":P} (v8.writeHeapSnapshot),
-// {"cmd":"inspector_open","id":N}, {"cmd":"inspector_close","id":N}.
+// listening (a net.Server started listening), snapshot_written / error.
+// Incoming: {"cmd":"write_snapshot","id":N,"path":P} (v8.writeHeapSnapshot).
 'use strict';
 (function leakhoundAgent() {
   const fdText = process.env.LEAKHOUND_AGENT_FD;
@@ -162,34 +160,14 @@
     return origListen.apply(this, args);
   };
 
-  let openedByUs = false;
   function onCommand(cmd) {
-    const inspector = require('inspector');
-    if (cmd.cmd === 'inspector_open') {
-      try {
-        if (!inspector.url()) {
-          inspector.open(0, '127.0.0.1', false);
-          openedByUs = true;
-        }
-        send({ t: 'inspector', id: cmd.id, url: inspector.url() });
-      } catch (e) {
-        send({ t: 'error', id: cmd.id, message: String(e && e.message || e) });
-      }
-    } else if (cmd.cmd === 'write_snapshot') {
+    if (cmd.cmd === 'write_snapshot') {
       // In-process snapshot: no port, and V8's object ids stay stable across snapshots
       // (an inspector session that disconnects runs HeapProfiler.disable, which clears them,
       // so a later snapshot could not be matched with the baseline by id).
       try {
         const path = v8.writeHeapSnapshot(cmd.path);
         send({ t: 'snapshot_written', id: cmd.id, path });
-      } catch (e) {
-        send({ t: 'error', id: cmd.id, message: String(e && e.message || e) });
-      }
-    } else if (cmd.cmd === 'inspector_close') {
-      try {
-        if (openedByUs) inspector.close();
-        openedByUs = false;
-        send({ t: 'inspector_closed', id: cmd.id });
       } catch (e) {
         send({ t: 'error', id: cmd.id, message: String(e && e.message || e) });
       }

@@ -2,8 +2,8 @@
 //!
 //! The agent is written once per run into a private temporary directory (0700, file 0600)
 //! and loaded with `NODE_OPTIONS=--require <file>`. It reports over a Unix socket pair whose
-//! child end is fd 3 in the child (`LEAKHOUND_AGENT_FD=3`); no port is opened except while a
-//! snapshot is being taken.
+//! child end is fd 3 in the child (`LEAKHOUND_AGENT_FD=3`); no port is opened: snapshots are
+//! written in-process (`v8.writeHeapSnapshot`).
 
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -125,13 +125,6 @@ pub enum AgentMsg {
         #[serde(default)]
         address: serde_json::Value,
     },
-    Inspector {
-        id: u64,
-        url: String,
-    },
-    InspectorClosed {
-        id: u64,
-    },
     SnapshotWritten {
         id: u64,
         path: String,
@@ -154,12 +147,8 @@ pub struct AgentHandle {
 }
 
 impl AgentHandle {
-    /// `inspector_open` → the WebSocket URL; `inspector_close` → "";
-    /// `write_snapshot` (with `{"path": ...}`) → the path written.
-    pub async fn request(&self, cmd: &str, timeout: Duration) -> Result<String, String> {
-        self.request_with(cmd, serde_json::json!({}), timeout).await
-    }
-
+    /// Sends `{"cmd": cmd, "id": N, ...extra}` and waits for the reply with that id
+    /// (`write_snapshot` with `{"path": ...}` → the path written).
     pub async fn request_with(
         &self,
         cmd: &str,
@@ -194,8 +183,6 @@ impl AgentHandle {
     /// Routes a reply message to its waiting request. Returns false for other messages.
     pub fn resolve(&self, msg: &AgentMsg) -> bool {
         let (id, result) = match msg {
-            AgentMsg::Inspector { id, url } => (*id, Ok(url.clone())),
-            AgentMsg::InspectorClosed { id } => (*id, Ok(String::new())),
             AgentMsg::SnapshotWritten { id, path } => (*id, Ok(path.clone())),
             AgentMsg::Error {
                 id: Some(id),
@@ -271,12 +258,13 @@ mod tests {
         assert_eq!(s.spaces[0].0, "old");
         assert_eq!(s.gc["major"].count, 1);
         let m: AgentMsg =
-            serde_json::from_str(r#"{"t":"inspector","id":4,"url":"ws://127.0.0.1:1/x"}"#).unwrap();
+            serde_json::from_str(r#"{"t":"snapshot_written","id":4,"path":"/x/a.heapsnapshot"}"#)
+                .unwrap();
         assert_eq!(
             m,
-            AgentMsg::Inspector {
+            AgentMsg::SnapshotWritten {
                 id: 4,
-                url: "ws://127.0.0.1:1/x".into()
+                path: "/x/a.heapsnapshot".into()
             }
         );
     }

@@ -1,6 +1,12 @@
-//! Heap snapshots of supervised processes: capture (through the agent, which opens the
-//! inspector on 127.0.0.1 for the duration of one capture), retention, upload and the finder
-//! run on the (baseline, latest) pair.
+//! Heap snapshots of supervised processes: capture (the agent writes it in-process with
+//! `v8.writeHeapSnapshot`; leakhound makes it 0600 and renames it into place), retention,
+//! upload and the finder run on the (baseline, latest) pair.
+//!
+//! Why not the inspector: when an inspector session disconnects, V8 runs
+//! `HeapProfiler.disable`, which clears the heap object ids; a snapshot taken over a later
+//! session then numbers every object afresh and cannot be matched with the baseline by id
+//! (the finder rightly refuses such a pair). An in-process snapshot keeps the ids, opens no
+//! port, and needs no session.
 
 use crate::agent::AgentHandle;
 use crate::state::{with_instance, Shared};

@@ -414,12 +414,10 @@ async fn drive(
                         with_instance(&ctx.shared, idx, |st| st.heap_after_gc = Some(heap_used_after));
                         ctx.timeline.write("gc", json!({"instance": idx, "pid": pid, "t": t, "heap_used_after": heap_used_after}));
                     }
-                    AgentMsg::Listening { address } => {
-                        if !is_ready {
-                            is_ready = true;
-                            ready.send_replace(generation);
-                            ctx.timeline.event("ready", json!({"instance": idx, "pid": pid, "address": address}));
-                        }
+                    AgentMsg::Listening { address } if !is_ready => {
+                        is_ready = true;
+                        ready.send_replace(generation);
+                        ctx.timeline.event("ready", json!({"instance": idx, "pid": pid, "address": address}));
                     }
                     AgentMsg::Error { message, .. } => tracing::warn!("instance {idx}: agent: {message}"),
                     _ => {}
@@ -548,13 +546,12 @@ async fn drive(
                 }
             }
             cmd = cmds.recv() => match cmd {
-                Some(InstanceCmd::Restart { reason }) => {
-                    if requested.is_none() {
-                        say!("instance {idx} (pid {pid}): restart requested");
-                        requested = Some(reason);
-                        restart_task = Some(launch_restart(idx, ctx, pid, generation, &exited_rx, ready, None, &baseline));
-                    }
+                Some(InstanceCmd::Restart { reason }) if requested.is_none() => {
+                    say!("instance {idx} (pid {pid}): restart requested");
+                    requested = Some(reason);
+                    restart_task = Some(launch_restart(idx, ctx, pid, generation, &exited_rx, ready, None, &baseline));
                 }
+                Some(InstanceCmd::Restart { .. }) => {}
                 Some(InstanceCmd::Snapshot { reason, reply }) => {
                     match handle.clone() {
                         Some(h) => {
