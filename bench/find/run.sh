@@ -6,6 +6,7 @@
 #
 # Prints wall time, peak RSS and ratios (memlab / leakhound) per command, and a markdown
 # table of the top finding per corpus scenario. Snapshots are cached in bench/out/find/.
+# (memlab prints its results on stderr.)
 # Needs: node 20, /usr/bin/time, npm (memlab 2.0.5 is installed into bench/find/node_modules
 # with PUPPETEER_SKIP_DOWNLOAD=1 from package-lock.json).
 set -euo pipefail
@@ -113,7 +114,7 @@ corpus() {
     ')
     mkdir -p "$tmp/work-$name"
     ml=$(memlab find-leaks --baseline "$dir/s1.heapsnapshot" --target "$dir/s2.heapsnapshot" \
-      --final "$dir/s3.heapsnapshot" --trace-all-objects --work-dir "$tmp/work-$name" 2>/dev/null \
+      --final "$dir/s3.heapsnapshot" --trace-all-objects --work-dir "$tmp/work-$name" 2>&1 \
       | sed 's/\x1b\[[0-9;]*[A-Za-z]//g' | node -e '
         const lines = require("fs").readFileSync(0, "utf8").split("\n");
         const i = lines.findIndex(l => l.startsWith("--Similar leaks"));
@@ -121,12 +122,12 @@ corpus() {
         const n = lines[i].match(/\d+/)[0];
         const size = (lines[i+1].match(/: (.*)--/) || [])[1] || "?";
         const edges = [];
-        for (let k = i + 2; k < lines.length && lines[k].trim().startsWith("--"); k++) {
+        for (let k = i + 3; k < lines.length && lines[k].trim().startsWith("--"); k++) {
           const m = lines[k].match(/--(.*?) \(/); if (m) edges.push(m[1]);
         }
         console.log(`${n} objects, ${size}: ${edges.slice(-4).join(" → ")}`);
       ')
-    mu=$(memlab analyze unbound-object --snapshot-dir "$dir" --work-dir "$tmp/work-$name" 2>/dev/null \
+    mu=$(memlab analyze unbound-object --snapshot-dir "$dir" --work-dir "$tmp/work-$name" 2>&1 \
       | sed 's/\x1b\[[0-9;]*[A-Za-z]//g' | grep -m1 '^·' | sed 's/^· //; s/|/\\|/g' || true)
     echo "| $name | $lh | $ml | ${mu:-nothing} |"
   done
