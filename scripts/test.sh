@@ -11,9 +11,9 @@ echo "==> cargo clippy" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> tests" >&2
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --no-fail-fast
-  # nextest does not run doc tests.
+  # nextest does not run doc tests; run them first so the run ends on nextest's summary.
   cargo test --workspace --locked --doc
+  cargo nextest run --workspace --locked --no-fail-fast
 else
   cargo test --workspace --locked --no-fail-fast
 fi
