@@ -1,6 +1,7 @@
 //! Prints what the engine computes for a snapshot, in the JSON shapes of the CLI, for
 //! comparing against the DevTools oracle while developing:
-//! `engine_dump summary FILE`, `engine_dump export FILE`, `engine_dump diff BASE TARGET`.
+//! `engine_dump summary FILE`, `engine_dump export FILE`, `engine_dump diff BASE TARGET`,
+//! `engine_dump scripts FILE` (closures and objects with their script and line).
 
 use leakhound_snapshot::{parse_file, HeapSnapshot};
 use std::io::Write;
@@ -50,6 +51,24 @@ fn main() {
             let (a, b) = (load(&args[2]), load(&args[3]));
             let v = serde_json::json!({ "classes": leakhound_snapshot::diff(&a, &b) });
             serde_json::to_writer(&mut out, &v).unwrap();
+        }
+        Some("scripts") => {
+            let s = load(&args[2]);
+            for n in 0..s.node_count() as u32 {
+                if let Some(loc) = s.location(n) {
+                    if let Some(name) = s.script_name(loc.script_id) {
+                        writeln!(
+                            out,
+                            "{} {} {}:{}",
+                            s.node_name(n),
+                            loc.script_id,
+                            name,
+                            loc.line + 1
+                        )
+                        .unwrap();
+                    }
+                }
+            }
         }
         _ => eprintln!("usage: engine_dump summary|export FILE | diff BASE TARGET"),
     }

@@ -343,3 +343,34 @@ fn statistics_slices() {
     // The elements store moved into the array (shallow reassignment): 132, plus 0.
     assert_eq!(st.v8heap.js_arrays, 132);
 }
+
+#[test]
+fn script_names_follow_node_20_and_older_edge_names() {
+    for script_edge in ["script", "script_or_debug_info"] {
+        let mut g = GraphBuilder::new();
+        let global = g.node(N::Object, "global", 1);
+        let f = g.node(N::Closure, "handler", 32);
+        let sfi = g.node(N::Code, "handler", 40);
+        let script = g.node(N::Code, "system / Script", 40);
+        let path = g.node(N::String, "/srv/app/server.js", 32);
+        g.edge(0, E::Shortcut, "global", global)
+            .edge(global, E::Property, "h", f)
+            .edge(f, E::Internal, "shared", sfi)
+            .edge(sfi, E::Internal, script_edge, script)
+            .edge(script, E::Internal, "name", path);
+        let mut raw = g.build();
+        raw.locations.push(crate::Location {
+            node: f,
+            script_id: 42,
+            line: 22,
+            column: 4,
+        });
+        let s = HeapSnapshot::analyze(raw);
+        assert_eq!(
+            s.script_name(42),
+            Some("/srv/app/server.js"),
+            "via {script_edge}"
+        );
+        assert_eq!(s.location(f).map(|l| l.line), Some(22));
+    }
+}
