@@ -74,32 +74,9 @@ pub fn table(header: &[&str]) -> Table {
     t
 }
 
-/// Sizes as people read them: `512 B`, `12.3 KB`, `45.6 MB`, `1.20 GB` (1 KB = 1024 B).
-pub fn fmt_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if value >= 100.0 {
-        format!("{value:.0} {}", UNITS[unit])
-    } else if value >= 10.0 {
-        format!("{value:.1} {}", UNITS[unit])
-    } else {
-        format!("{value:.2} {}", UNITS[unit])
-    }
-}
-
-/// Signed size delta: `+1.2 MB`, `-300 B`.
-pub fn fmt_delta(bytes: i64) -> String {
-    let sign = if bytes < 0 { "-" } else { "+" };
-    format!("{sign}{}", fmt_bytes(bytes.unsigned_abs()))
-}
+/// Sizes as people read them (`512 B`, `12.3 KB`, 1 KB = 1024 B) and signed deltas: one
+/// implementation, shared with the check crate's reports.
+pub use leakhound_check::units::{fmt_bytes, fmt_delta};
 
 /// Thousands separators: `1,234,567`.
 pub fn fmt_count(n: u64) -> String {
