@@ -132,11 +132,19 @@ impl<'a> Explainer<'a> {
         let mut seen = std::collections::HashSet::new();
         while cur != root && steps.len() < 100 && seen.insert(cur) {
             let d = snap.distance(cur);
+            let usable = |&(e, from): &(usize, u32)| {
+                raw.edge_types[e] != EdgeType::Weak && from != cur && snap.distance(from) >= 0
+            };
+            // A GC sub-root such as `(Handle scope)` or `(Stack roots)` holds objects only
+            // while the snapshot is written; when a real object also holds `cur`, explain
+            // that one instead, so the path does not depend on when the snapshot was taken.
+            let is_sub_root =
+                |from: u32| from != root && raw.node_types[from as usize] == NodeType::Synthetic;
+            let held_by_object = snap.retainers(cur).any(|r| usable(&r) && !is_sub_root(r.1));
             let best = snap
                 .retainers(cur)
-                .filter(|&(e, from)| {
-                    raw.edge_types[e] != EdgeType::Weak && from != cur && snap.distance(from) >= 0
-                })
+                .filter(usable)
+                .filter(|&(_, from)| !(held_by_object && is_sub_root(from)))
                 .min_by_key(|&(e, from)| {
                     let df = snap.distance(from);
                     let closer = if d >= 0 && df < d { 0 } else { 1 };

@@ -138,11 +138,15 @@ fn print_finding(f: &Finding) {
         paint(&pct, style),
         paint(&f.title, Style::Bold)
     );
+    // The detector kind is shown only when it says more than the pattern.
+    let kind = match f.kind.as_str() {
+        k if k == f.pattern.as_str() => String::new(),
+        k => format!("  ({k})"),
+    };
     println!(
-        "   {} {}  ({})",
+        "   {} {}{kind}",
         paint("pattern:", Style::Dim),
-        f.pattern.as_str(),
-        f.kind.as_str()
+        f.pattern.as_str()
     );
     let mut t = output::table(&["", "per snapshot", "growth per interval"]);
     t.add_row(vec![
