@@ -199,7 +199,9 @@ impl<'a> Explainer<'a> {
         url.starts_with("node:") || url.starts_with("internal/") || url.is_empty()
     }
 
-    fn closure_location(&self, c: u32, source: &str) -> Option<SourceLocation> {
+    /// The snapshot location of node `c` (a closure's start, an object's constructor),
+    /// 1-based, labelled with where it came from.
+    fn node_location(&self, c: u32, source: &str) -> Option<SourceLocation> {
         let loc = self.snap.location(c)?;
         Some(SourceLocation {
             script: self
@@ -322,7 +324,7 @@ impl<'a> Explainer<'a> {
     ) -> Option<SourceLocation> {
         let raw = self.snap.raw();
         match hint {
-            LocationHint::Closure(c) => self.closure_location(*c, "function"),
+            LocationHint::Closure(c) => self.node_location(*c, "function"),
             LocationHint::Constructor(o) => {
                 let loc = self.snap.location(*o)?;
                 Some(SourceLocation {
@@ -386,18 +388,9 @@ impl<'a> Explainer<'a> {
                     }
                 }
                 if let Some(&(c, _)) = candidates.first() {
-                    return self.closure_location(c, "closure");
+                    return self.node_location(c, "closure");
                 }
-                let loc = self.snap.location(n)?;
-                Some(SourceLocation {
-                    script: self
-                        .script_url(loc.script_id)
-                        .map(str::to_string)
-                        .unwrap_or_else(|| format!("script #{}", loc.script_id)),
-                    line: loc.line + 1,
-                    column: loc.column + 1,
-                    source: "constructor".to_string(),
-                })
+                self.node_location(n, "constructor")
             }
         }
     }

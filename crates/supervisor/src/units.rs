@@ -11,15 +11,20 @@ use std::time::Duration;
 #[error("{0}")]
 pub struct UnitError(pub String);
 
-/// Parses a size. All multiples are binary: `K`/`KB`/`KiB` = 1024, `M`/`MB`/`MiB` = 1024²,
-/// `G`, `T` likewise; `B` is bytes. Case-insensitive, fractions allowed (`1.5G`).
-pub fn parse_size(text: &str) -> Result<u64, UnitError> {
+/// `"1.5 GiB"` → `("1.5", "GiB")`: the leading number and the trimmed unit after it.
+fn split_number(text: &str) -> (&str, &str) {
     let s = text.trim();
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let unit = unit.trim();
+    (num, unit.trim())
+}
+
+/// Parses a size. All multiples are binary: `K`/`KB`/`KiB` = 1024, `M`/`MB`/`MiB` = 1024²,
+/// `G`, `T` likewise; `B` is bytes. Case-insensitive, fractions allowed (`1.5G`).
+pub fn parse_size(text: &str) -> Result<u64, UnitError> {
+    let (num, unit) = split_number(text);
     if num.is_empty() {
         return Err(UnitError(format!(
             "'{text}' is not a size; write a number with a unit, such as 512M, 2G or 1.5GiB"
@@ -54,12 +59,7 @@ pub fn parse_size(text: &str) -> Result<u64, UnitError> {
 
 /// Parses a duration: a number and one of `ms`, `s`, `m`, `h`, `d` (`200ms`, `1.5s`, `30m`).
 pub fn parse_duration(text: &str) -> Result<Duration, UnitError> {
-    let s = text.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let unit = unit.trim();
+    let (num, unit) = split_number(text);
     if num.is_empty() {
         return Err(UnitError(format!(
             "'{text}' is not a duration; write a number with a unit, such as 200ms, 10s, 30m or 1h"
