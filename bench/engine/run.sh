@@ -88,7 +88,7 @@ measure() {
   R_WALL=$(awk 'END {print $1}' "$base.time" 2>/dev/null)
   R_RSS=$(awk 'END {printf "%d", $2/1024}' "$base.time" 2>/dev/null)
   R_CPU=$(awk 'END {printf "%.2f", $3 + $4}' "$base.time" 2>/dev/null)
-  R_NODES=$(grep -o '"\(nodes\|node_count\)":[0-9]*' "$base.out" | head -1 | cut -d: -f2)
+  R_NODES=$(grep -o '"\(nodes\|node_count\)": *[0-9]*' "$base.out" | head -1 | cut -d: -f2 | tr -d ' ')
   if [ $rc -eq 0 ]; then
     R_STATUS=ok
   elif grep -q 'Invalid string length' "$base.err"; then

@@ -170,18 +170,31 @@ pub fn build(
     }
     dom[0] = r;
     dom[r as usize] = r;
+    // Only `vertex`, `semi` and `dom` are needed from here on: free the rest before the
+    // result arrays are allocated, so the peak stays at the main loop's.
+    drop((
+        parent,
+        ancestor,
+        label,
+        bucket_next,
+        bucket_head,
+        compress_stack,
+    ));
     for i in 2..=n {
         let w = vertex[i as usize];
         if dom[w as usize] != vertex[semi[w as usize] as usize] {
             dom[w as usize] = dom[dom[w as usize] as usize];
         }
     }
+    drop(semi);
 
-    let mut dominator = vec![0u32; node_count];
-    let mut retained = self_sizes.to_vec();
+    // From 1-based vertices to ordinals, in place.
+    let mut dominator = dom;
     for o in 0..node_count {
-        dominator[o] = dom[o + 1].wrapping_sub(1);
+        dominator[o] = dominator[o + 1].wrapping_sub(1);
     }
+    dominator.truncate(node_count);
+    let mut retained = self_sizes.to_vec();
     for i in (2..=n).rev() {
         let o = (vertex[i as usize] - 1) as usize;
         let d = dominator[o] as usize;

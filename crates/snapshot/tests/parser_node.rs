@@ -100,7 +100,7 @@ fn check_against_node(raw: &RawSnapshot, exp: &Value) {
         assert_eq!(u64::from(raw.node_ids[n]), rec[col("id").unwrap()]);
         assert_eq!(raw.node_self_sizes[n], rec[col("self_size").unwrap()]);
         if let Some(c) = col("trace_node_id") {
-            assert_eq!(u64::from(raw.node_trace_ids[n]), rec[c]);
+            assert_eq!(u64::from(raw.trace_node_id(n as u32)), rec[c]);
         }
         if let Some(c) = col("detachedness") {
             assert_eq!(u64::from(raw.node_detachedness[n]), rec[c]);
@@ -151,11 +151,16 @@ fn check_invariants(raw: &RawSnapshot) {
         raw.node_types.len(),
         raw.node_names.len(),
         raw.node_self_sizes.len(),
-        raw.node_trace_ids.len(),
         raw.node_detachedness.len(),
     ] {
         assert_eq!(v, n);
     }
+    // Trace ids are kept only when some node has one.
+    assert!(raw.node_trace_ids.is_empty() || raw.node_trace_ids.len() == n);
+    assert_eq!(
+        raw.node_trace_ids.is_empty(),
+        (0..n as u32).all(|i| raw.trace_node_id(i) == 0)
+    );
     assert_eq!(raw.first_edge.len(), n + 1);
     assert!(raw.first_edge.windows(2).all(|w| w[0] <= w[1]));
     assert_eq!(raw.first_edge[n] as usize, raw.edge_count());

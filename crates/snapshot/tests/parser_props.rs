@@ -277,7 +277,7 @@ fn check(case: &Case, raw: &RawSnapshot) {
         assert_eq!(u64::from(raw.node_ids[i]), n.id);
         assert_eq!(raw.node_self_sizes[i], n.self_size);
         assert_eq!(
-            u64::from(raw.node_trace_ids[i]),
+            u64::from(raw.trace_node_id(i as u32)),
             if has("trace_node_id") {
                 n.trace_node_id
             } else {

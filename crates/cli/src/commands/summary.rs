@@ -74,21 +74,29 @@ pub fn run(args: Args) -> CmdResult {
 /// The biggest dominator subtrees that are real objects (not the root, GC roots or
 /// system internals), by retained size.
 pub fn largest_objects(snap: &HeapSnapshot, top: usize) -> Vec<ObjectRow> {
-    let mut candidates: Vec<u32> = (0..snap.node_count() as u32)
-        .filter(|&n| !matches!(snap.node_type(n), NodeType::Synthetic | NodeType::Hidden))
-        .collect();
-    let k = top.min(candidates.len());
-    if k == 0 {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    // A min-heap of the best `top` so far: no per-node array on multi-GB snapshots.
+    let mut best: BinaryHeap<Reverse<(u64, Reverse<u32>)>> = BinaryHeap::with_capacity(top + 1);
+    if top == 0 {
         return Vec::new();
     }
-    candidates.select_nth_unstable_by(k - 1, |&a, &b| {
-        snap.retained_size(b).cmp(&snap.retained_size(a))
-    });
-    candidates.truncate(k);
-    candidates.sort_by_key(|&n| std::cmp::Reverse(snap.retained_size(n)));
-    candidates
+    for n in 0..snap.node_count() as u32 {
+        if matches!(snap.node_type(n), NodeType::Synthetic | NodeType::Hidden) {
+            continue;
+        }
+        let key = Reverse((snap.retained_size(n), Reverse(n)));
+        if best.len() < top {
+            best.push(key);
+        } else if best.peek().is_some_and(|min| key < *min) {
+            best.pop();
+            best.push(key);
+        }
+    }
+    // Largest first; equal sizes in node order.
+    best.into_sorted_vec()
         .into_iter()
-        .map(|n| ObjectRow {
+        .map(|Reverse((_, Reverse(n)))| ObjectRow {
             id: snap.node_id(n),
             class: snap.class_name(n).to_string(),
             name: truncate(&snap.display_name(n), 60),

@@ -196,6 +196,7 @@ pub struct RawSnapshot {
     pub node_names: Vec<u32>,
     pub node_ids: Vec<u32>,
     pub node_self_sizes: Vec<u64>,
+    /// Allocation trace node per node; empty when no node has one (no allocation tracking).
     pub node_trace_ids: Vec<u32>,
     pub node_detachedness: Vec<u8>,
     /// CSR: node `i`'s edges are `first_edge[i]..first_edge[i + 1]`.
@@ -219,6 +220,11 @@ pub struct RawSnapshot {
 impl RawSnapshot {
     pub fn node_count(&self) -> usize {
         self.node_ids.len()
+    }
+
+    /// The allocation trace node of `node` (0: none).
+    pub fn trace_node_id(&self, node: u32) -> u32 {
+        self.node_trace_ids.get(node as usize).copied().unwrap_or(0)
     }
 
     pub fn edge_count(&self) -> usize {

@@ -403,7 +403,6 @@ impl Parser {
         reserve(&mut raw.node_names, node_count, cap);
         reserve(&mut raw.node_ids, node_count, cap);
         reserve(&mut raw.node_self_sizes, node_count, cap);
-        reserve(&mut raw.node_trace_ids, node_count, cap);
         reserve(&mut raw.node_detachedness, node_count, cap);
         reserve(&mut raw.first_edge, node_count.saturating_add(1), cap);
         raw.first_edge.push(0);
@@ -495,7 +494,14 @@ impl Parser {
                 raw.node_names.push(name);
                 raw.node_ids.push(id);
                 raw.node_self_sizes.push(r[p_size]);
-                raw.node_trace_ids.push(trace);
+                // Kept only once a node has an allocation trace (the 17 MB per 4M nodes of
+                // zeros would otherwise count against the memory budget).
+                if trace != 0 || !raw.node_trace_ids.is_empty() {
+                    if raw.node_trace_ids.is_empty() {
+                        raw.node_trace_ids.resize(ordinal as usize, 0);
+                    }
+                    raw.node_trace_ids.push(trace);
+                }
                 raw.node_detachedness.push(det);
                 raw.first_edge.push(edge_sum as u32);
                 ordinal += 1;
