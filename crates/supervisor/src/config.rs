@@ -153,13 +153,15 @@ pub struct RunOptions {
     #[arg(long, value_name = "PERCENT%/DURATION")]
     pub alert_growth: Option<String>,
 
-    /// Run this shell command on every alert (env: LEAKHOUND_EVENT, LEAKHOUND_EVENT_JSON,
-    /// LEAKHOUND_INSTANCE, LEAKHOUND_PID, LEAKHOUND_HEAP_USED, LEAKHOUND_GROWTH_MB_PER_HOUR,
+    /// Run this shell command on every alert (env: LEAKHOUND_EVENT, the alert kind:
+    /// leak_suspected, heap_growth or heap_percent; LEAKHOUND_EVENT_JSON, LEAKHOUND_INSTANCE,
+    /// LEAKHOUND_PID, LEAKHOUND_HEAP_USED, LEAKHOUND_GROWTH_MB_PER_HOUR,
     /// LEAKHOUND_SECONDS_TO_LIMIT).
     #[arg(long, value_name = "CMD")]
     pub on_alert: Option<String>,
 
-    /// POST every alert as JSON to this URL.
+    /// POST every alert as JSON to this URL (the LEAKHOUND_EVENT_JSON object; failures are
+    /// logged, supervision goes on).
     #[arg(long, value_name = "URL")]
     pub webhook: Option<String>,
 

@@ -494,7 +494,7 @@ async fn drive(
                         }
                         Action::Alert(alert) => {
                             let ev = json!({
-                                "event": alert.kind, "instance": idx, "pid": pid,
+                                "event": alert.kind, "alert": true, "instance": idx, "pid": pid,
                                 "message": alert.message,
                                 "heap_used": alert.heap, "heap_limit": alert.limit,
                                 "growth_mb_per_hour": alert.trend.map(|t| (t.mb_per_hour() * 100.0).round() / 100.0),
