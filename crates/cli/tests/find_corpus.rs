@@ -79,6 +79,8 @@ const LEAKS: &[(&str, &str, &str)] = &[
     ("leak-closure-chain", "theThing", "closure-leak"),
     ("leak-set", "seenTokens", "growing-set"),
     ("leak-dictionary", "sessions", "dictionary-object"),
+    ("leak-pending-promises", "_events", "pending-promises"),
+    ("leak-async-context", "retryQueue", "pending-promises"),
 ];
 
 const CONTROLS: &[&str] = &["ok-bounded-lru", "ok-warm-cache", "ok-churn"];

@@ -21,6 +21,13 @@ pub struct Names {
     pub script: u32,
     pub name: u32,
     pub map: u32,
+    /// `Promise` internals: pending promises point at their reactions through it.
+    pub reactions_or_result: u32,
+    pub then: u32,
+    /// The node name of promises.
+    pub promise: u32,
+    /// The symbol property AsyncLocalStorage puts its store under on async resources.
+    pub resource_store: u32,
 }
 
 impl Names {
@@ -38,11 +45,15 @@ impl Names {
             "script",
             "name",
             "map",
+            "reactions_or_result",
+            "then",
+            "Promise",
+            RESOURCE_STORE,
         ];
         let mut found: HashMap<&str, u32> = HashMap::new();
         for i in 0..raw.strings.len() as u32 {
             let s = raw.strings.get(i);
-            if s.len() <= 20 && wanted.contains(&s) {
+            if s.len() <= 32 && wanted.contains(&s) {
                 found.entry(s).or_insert(i);
             }
         }
@@ -60,8 +71,48 @@ impl Names {
             script: get("script"),
             name: get("name"),
             map: get("map"),
+            reactions_or_result: get("reactions_or_result"),
+            then: get("then"),
+            promise: get("Promise"),
+            resource_store: get(RESOURCE_STORE),
         }
     }
+}
+
+/// How V8 names node's AsyncLocalStorage slot on async resources (`kResourceStore`).
+pub const RESOURCE_STORE: &str = "<symbol kResourceStore>";
+
+/// Whether `node` is a Promise that has not settled: its `reactions_or_result` slot holds a
+/// `PromiseReaction` (pending with callbacks) or nothing (pending without callbacks; V8
+/// writes no edge for the Smi 0 it stores then).
+pub fn is_pending_promise(raw: &RawSnapshot, names: &Names, node: u32) -> bool {
+    if names.promise == u32::MAX
+        || raw.node_names[node as usize] != names.promise
+        || raw.node_types[node as usize] != NodeType::Object
+    {
+        return false;
+    }
+    match child(raw, node, EdgeType::Internal, names.reactions_or_result) {
+        Some(r) => raw.node_name(r) == "system / PromiseReaction",
+        // `Promise.prototype` (and subclass prototypes) have no such slot either: they are
+        // told apart by their `then`.
+        None => {
+            names.reactions_or_result != u32::MAX
+                && child(raw, node, EdgeType::Property, names.then).is_none()
+        }
+    }
+}
+
+/// The AsyncLocalStorage stores that `node` (an async resource) carries.
+pub fn resource_stores<'a>(
+    raw: &'a RawSnapshot,
+    names: &Names,
+    node: u32,
+) -> impl Iterator<Item = u32> + 'a {
+    let name = names.resource_store;
+    raw.edges_of(node)
+        .filter(move |&e| raw.edge_types[e] == EdgeType::Property && edge_is(raw, e, name))
+        .map(move |e| raw.edge_to[e])
 }
 
 /// Whether the edge is a named edge (property/internal/context/shortcut/weak) called `name`.

@@ -431,9 +431,10 @@ fn title_for(c: &detect::Candidate, edge: &Option<String>, path: &str, rgrowth: 
         Pattern::DictionaryObject => {
             format!("object used as a dictionary: {last} properties (from {first}){per}{held}")
         }
-        Pattern::PendingPromises => {
-            format!("pending promises: {last} live Promise objects (from {first}){held}")
-        }
+        Pattern::PendingPromises => format!(
+            "promises that never settle: {last} {} (from {first}){per}{held}",
+            c.count_unit
+        ),
         Pattern::DetachedDom => format!(
             "detached DOM: {last} {} nodes (from {first}){held}",
             c.class

@@ -85,6 +85,10 @@ pub struct SnapshotSummary {
     pub fingerprints: Vec<(u32, u32)>,
     /// Ids of the root's user roots (`global` objects).
     pub global_ids: Vec<u32>,
+    /// Promises that have not settled (see [`graph::is_pending_promise`]).
+    pub pending_promises: u64,
+    /// Distinct AsyncLocalStorage stores carried by async resources.
+    pub async_stores: u64,
 }
 
 impl SnapshotSummary {
@@ -146,6 +150,9 @@ pub fn summarize(snap: &HeapSnapshot, path: &str, file_size: u64) -> SnapshotSum
     let mut listeners = Vec::new();
     let mut retained = Vec::new();
     let mut fingerprints = Vec::new();
+    let mut pending_promises = 0u64;
+    let mut stores: Vec<u32> = Vec::new();
+    let track_stores = names.resource_store != u32::MAX;
     for node in 0..n as u32 {
         let ty = raw.node_types[node as usize];
         let id = raw.node_ids[node as usize];
@@ -154,6 +161,12 @@ pub fn summarize(snap: &HeapSnapshot, path: &str, file_size: u64) -> SnapshotSum
         }
         if !matches!(ty, NodeType::Object | NodeType::Closure) {
             continue;
+        }
+        if graph::is_pending_promise(raw, &names, node) {
+            pending_promises += 1;
+        }
+        if track_stores && ty == NodeType::Object {
+            stores.extend(graph::resource_stores(raw, &names, node));
         }
         let ret = snap.retained_size(node);
         if let Some((kind, entries)) = graph::container_entries(raw, &names, node) {
@@ -185,6 +198,8 @@ pub fn summarize(snap: &HeapSnapshot, path: &str, file_size: u64) -> SnapshotSum
     listeners.sort_by(|a, b| (a.events_id, &a.event).cmp(&(b.events_id, &b.event)));
     listeners.dedup_by(|a, b| a.events_id == b.events_id && a.event == b.event);
     fingerprints.sort_unstable();
+    stores.sort_unstable();
+    stores.dedup();
 
     // Per class key: live count and shallow size (DevTools' Summary rows, which skip nodes
     // whose adjusted shallow size is 0), without the per-class retained sizes we do not need.
@@ -232,5 +247,7 @@ pub fn summarize(snap: &HeapSnapshot, path: &str, file_size: u64) -> SnapshotSum
         classes,
         fingerprints,
         global_ids,
+        pending_promises,
+        async_stores: stores.len() as u64,
     }
 }

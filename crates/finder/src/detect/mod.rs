@@ -3,6 +3,7 @@
 //! proposes [`Candidate`]s: a holder (container or anchor) in the last snapshot with its
 //! measurements. Candidates for the same holder are merged into one finding later.
 
+pub mod asyncs;
 pub mod classes;
 pub mod closures;
 pub mod containers;
@@ -107,6 +108,7 @@ pub trait Detector: Sync {
 /// The default detectors, most specific first.
 pub fn all() -> Vec<Box<dyn Detector>> {
     vec![
+        Box::new(asyncs::AsyncResources),
         Box::new(listeners::Listeners),
         Box::new(timers::Timers),
         Box::new(closures::ClosureChains),
