@@ -482,3 +482,77 @@ fn non_loopback_hosts_are_refused() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout_help.contains("code execution"), "{stdout_help}");
 }
+
+#[test]
+fn a_series_over_one_session_can_be_compared_by_find() {
+    // leak.js keeps growing `retained`; three snapshots of one session share V8's object
+    // ids, so `find` pairs them and names the array.
+    let port = free_port();
+    let inspect = format!("--inspect-port={port}");
+    let mut app = NodeApp::spawn(&[&inspect], "leak.js", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let series = dir.path().join("series");
+    let (code, stdout, stderr) = run(&[
+        "snapshot",
+        &app.pid.to_string(),
+        "--inspect-port",
+        &port.to_string(),
+        "--count",
+        "3",
+        "--interval",
+        "1s",
+        "-o",
+        series.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "stderr: {stderr}");
+    let rep: serde_json::Value = serde_json::from_str(&stdout).expect("JSON report");
+    let snaps = rep["snapshots"].as_array().expect("snapshots");
+    assert_eq!(snaps.len(), 3);
+    let files = entries(&series);
+    assert_eq!(files.len(), 3, "{files:?}");
+    for (k, s) in snaps.iter().enumerate() {
+        let path = std::path::PathBuf::from(s["path"].as_str().unwrap());
+        assert!(
+            path.to_string_lossy()
+                .ends_with(&format!(".{}.heapsnapshot", k + 1)),
+            "{path:?}"
+        );
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(s["opened_inspector"], true);
+        assert_eq!(s["inspector_closed"], true);
+        assert!(engine_node_count(&path) > 1000);
+    }
+    // Left as found, still serving (leak.js answers with its array's length).
+    assert!(!port_open(port), "inspector port still open");
+    assert!(app.alive(), "node exited: {}", app.stderr());
+    assert!(app.http("/").is_some_and(|b| b.starts_with("ok ")));
+
+    let (code, stdout, stderr) = run(&["find", series.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "stderr: {stderr}");
+    let found: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let top = &found["findings"][0];
+    assert_eq!(top["edge"], "retained", "{top}");
+    assert_eq!(top["pattern"], "growing-array", "{top}");
+}
+
+#[test]
+fn a_series_needs_a_directory_and_no_analyze() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, b"x").unwrap();
+    let (code, _, stderr) = run(&[
+        "snapshot",
+        "999999",
+        "--count",
+        "2",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("-o names a directory"), "{stderr}");
+    let (code, _, stderr) = run(&["snapshot", "999999", "--count", "2", "--analyze"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--analyze takes one snapshot"), "{stderr}");
+    assert_eq!(entries(dir.path()), ["plain-file"]);
+}

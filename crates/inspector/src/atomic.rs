@@ -12,7 +12,14 @@ pub struct AtomicFile {
     path: PathBuf,
     temp: PathBuf,
     file: Option<File>,
+    /// Bytes written so far, and how many of them have been handed to writeback.
+    written: u64,
+    writeback_from: u64,
 }
+
+/// Start writing back to disk every this many bytes, so the fsync in `commit` only waits for
+/// the tail instead of the whole file (~0.35 s per 164 MB on the project's machine).
+const WRITEBACK_EVERY: u64 = 16 << 20;
 
 impl AtomicFile {
     /// Creates `.<name>.<pid>.tmp` beside `path`, mode 0600, failing if the directory is not
@@ -60,6 +67,8 @@ impl AtomicFile {
                         path: path.to_path_buf(),
                         temp,
                         file: Some(file),
+                        written: 0,
+                        writeback_from: 0,
                     })
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => {
@@ -78,6 +87,17 @@ impl AtomicFile {
     /// The temporary path (exists until commit or drop).
     pub fn temp_path(&self) -> &Path {
         &self.temp
+    }
+
+    /// Counts `n` bytes written and starts writeback of every full [`WRITEBACK_EVERY`].
+    fn wrote(&mut self, n: usize) {
+        self.written += n as u64;
+        if let Some(f) = &self.file {
+            if self.written - self.writeback_from >= WRITEBACK_EVERY {
+                start_writeback(f, self.writeback_from, self.written - self.writeback_from);
+                self.writeback_from = self.written;
+            }
+        }
     }
 
     /// fsync, rename over the destination, fsync the directory.
@@ -103,17 +123,21 @@ impl AtomicFile {
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self.file.as_mut() {
-            Some(f) => f.write(buf),
-            None => Err(io::Error::other("file already committed")),
-        }
+        let Some(f) = self.file.as_mut() else {
+            return Err(io::Error::other("file already committed"));
+        };
+        let n = f.write(buf)?;
+        self.wrote(n);
+        Ok(n)
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        match self.file.as_mut() {
-            Some(f) => f.write_all(buf),
-            None => Err(io::Error::other("file already committed")),
-        }
+        let Some(f) = self.file.as_mut() else {
+            return Err(io::Error::other("file already committed"));
+        };
+        f.write_all(buf)?;
+        self.wrote(buf.len());
+        Ok(())
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -123,6 +147,23 @@ impl Write for AtomicFile {
         }
     }
 }
+
+/// Asks the kernel to start writing `len` bytes at `offset` to disk without waiting for it
+/// (Linux `sync_file_range`); durability still comes from the fsync in `commit`.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return;
+    };
+    // SAFETY: a valid open descriptor; the call only schedules I/O for that range.
+    unsafe {
+        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {

@@ -86,6 +86,13 @@ pub enum CaptureEvent {
     Finishing,
     /// Turning off an inspector leakhound opened.
     ClosingInspector,
+    /// Between two snapshots of a series: snapshot `next` (1-based) of `of` comes after
+    /// `interval`.
+    Waiting {
+        next: usize,
+        of: usize,
+        interval: Duration,
+    },
 }
 
 /// Optional callbacks of [`capture_snapshot_to_file_with`].
@@ -198,56 +205,120 @@ pub async fn capture_snapshot_to_file_with(
     opts: &CaptureOptions,
     hooks: CaptureHooks<'_>,
 ) -> Result<CaptureReport, InspectorError> {
+    let mut reports =
+        capture_series_with(target, &[path.to_path_buf()], Duration::ZERO, opts, hooks).await?;
+    Ok(reports.remove(0))
+}
+
+/// Takes one snapshot per path, `interval` apart, over one inspector session. V8 keeps heap
+/// object ids only while a session lasts, so only snapshots of one session can be compared
+/// object by object (`leakhound find`). The tee, if any, receives the first snapshot. Each
+/// file is committed as soon as it is complete: when a later capture fails or is cancelled,
+/// the earlier files stay and the error is returned.
+pub async fn capture_series_with(
+    target: &Target,
+    paths: &[PathBuf],
+    interval: Duration,
+    opts: &CaptureOptions,
+    hooks: CaptureHooks<'_>,
+) -> Result<Vec<CaptureReport>, InspectorError> {
     let start = Instant::now();
     let CaptureHooks {
         on_event,
-        tee,
+        mut tee,
         cancel,
     } = hooks;
     let mut on_event = on_event.unwrap_or_else(|| Box::new(|_| {}));
+    let Some(first_path) = paths.first() else {
+        return Ok(Vec::new());
+    };
     // Fail on an unwritable destination before touching the process.
-    let mut file = AtomicFile::create(path)?;
+    let mut first_file = Some(AtomicFile::create(first_path)?);
     let attached = Attached::open(target, &opts.resolve_options()).await?;
     on_event(CaptureEvent::Resolved(attached.resolved.clone()));
-
-    let mut sink = TeeSink {
-        file: &mut file,
-        tee,
-    };
-    let mut snapshot_duration = Duration::ZERO;
-    let work = async {
-        if opts.gc {
-            on_event(CaptureEvent::CollectingGarbage);
-            attached.session.collect_garbage().await?;
-        }
-        let t0 = Instant::now();
-        let bytes = attached
-            .session
-            .take_heap_snapshot_with(opts.snapshot, &mut sink, &mut |p| {
-                on_event(CaptureEvent::Snapshot(p))
-            })
-            .await?;
-        snapshot_duration = t0.elapsed();
-        Ok::<u64, InspectorError>(bytes)
-    };
-    let cancel = async move {
+    let mut cancel = Box::pin(async move {
         match cancel {
             Some(c) => c.await,
             None => std::future::pending().await,
         }
-    };
-    let result = tokio::select! {
-        r = work => r,
-        _ = cancel => Err(InspectorError::Interrupted),
-    };
-    // End of stream for the tee (the parser sees EOF).
-    drop(sink);
+    });
 
-    let result = match result {
-        Ok(bytes) => Ok(bytes),
-        Err(InspectorError::Sink(e)) => Err(InspectorError::file(path, e)),
-        Err(e) => Err(attached.explain(e).await),
-    };
+    // (path, bytes, duration, snapshot duration) of every committed snapshot.
+    let mut done: Vec<(PathBuf, u64, Duration, Duration)> = Vec::new();
+    let mut failure: Option<InspectorError> = None;
+    for (k, path) in paths.iter().enumerate() {
+        if k > 0 {
+            on_event(CaptureEvent::Waiting {
+                next: k + 1,
+                of: paths.len(),
+                interval,
+            });
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = &mut cancel => {
+                    failure = Some(InspectorError::Interrupted);
+                    break;
+                }
+            }
+        }
+        let t_start = if k == 0 { start } else { Instant::now() };
+        let mut file = match first_file.take() {
+            Some(f) => f,
+            None => match AtomicFile::create(path) {
+                Ok(f) => f,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            },
+        };
+        let mut sink = TeeSink {
+            file: &mut file,
+            tee: tee.take(),
+        };
+        let mut snapshot_duration = Duration::ZERO;
+        let work = async {
+            if opts.gc {
+                on_event(CaptureEvent::CollectingGarbage);
+                attached.session.collect_garbage().await?;
+            }
+            let t0 = Instant::now();
+            let bytes = attached
+                .session
+                .take_heap_snapshot_with(opts.snapshot, &mut sink, &mut |p| {
+                    on_event(CaptureEvent::Snapshot(p))
+                })
+                .await?;
+            snapshot_duration = t0.elapsed();
+            Ok::<u64, InspectorError>(bytes)
+        };
+        let result = tokio::select! {
+            r = work => r,
+            _ = &mut cancel => Err(InspectorError::Interrupted),
+        };
+        // End of stream for the tee (the parser sees EOF).
+        drop(sink);
+        match result {
+            Ok(bytes) => {
+                on_event(CaptureEvent::Finishing);
+                match file.commit() {
+                    Ok(p) => done.push((p, bytes, t_start.elapsed(), snapshot_duration)),
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+            }
+            Err(InspectorError::Sink(e)) => {
+                failure = Some(InspectorError::file(path, e));
+                break;
+            }
+            Err(e) => {
+                failure = Some(attached.explain(e).await);
+                break;
+            }
+        }
+    }
     let pid = attached.resolved.pid;
     let ws_url = attached.resolved.ws_url.clone();
     let opened = attached.resolved.opened_by_us;
@@ -259,7 +330,7 @@ pub async fn capture_snapshot_to_file_with(
     }
     // After a failure Node may still be serialising the snapshot nobody reads; the close
     // request is answered only once it is done.
-    let close_timeout = if result.is_err() {
+    let close_timeout = if failure.is_some() {
         Duration::from_secs(120)
     } else {
         Duration::from_secs(10)
@@ -281,22 +352,28 @@ pub async fn capture_snapshot_to_file_with(
     for w in &warnings {
         tracing::warn!("{w}");
     }
-
-    let bytes = result?;
-    on_event(CaptureEvent::Finishing);
-    let path = file.commit()?;
-    Ok(CaptureReport {
-        path,
-        bytes,
-        duration: start.elapsed(),
-        snapshot_duration,
-        pid,
-        ws_url,
-        opened_inspector: opened,
-        inspector_closed: closed,
-        gc: opts.gc,
-        warnings,
-    })
+    if let Some(e) = failure {
+        if !done.is_empty() {
+            let kept: Vec<String> = done.iter().map(|d| d.0.display().to_string()).collect();
+            tracing::warn!("kept the complete snapshots: {}", kept.join(", "));
+        }
+        return Err(e);
+    }
+    Ok(done
+        .into_iter()
+        .map(|(path, bytes, duration, snapshot_duration)| CaptureReport {
+            path,
+            bytes,
+            duration,
+            snapshot_duration,
+            pid,
+            ws_url: ws_url.clone(),
+            opened_inspector: opened,
+            inspector_closed: closed,
+            gc: opts.gc,
+            warnings: warnings.clone(),
+        })
+        .collect())
 }
 
 /// Node's naming: `Heap.<YYYYMMDD>.<HHMMSS>.<pid>.heapsnapshot` (local time).

@@ -35,9 +35,9 @@ mod target;
 
 pub use atomic::{write_atomic, AtomicFile};
 pub use capture::{
-    capture_snapshot_to_file, capture_snapshot_to_file_with, default_profile_name,
-    default_snapshot_name, explain_disconnect, Attached, CaptureEvent, CaptureHooks,
-    CaptureOptions, CaptureReport,
+    capture_series_with, capture_snapshot_to_file, capture_snapshot_to_file_with,
+    default_profile_name, default_snapshot_name, explain_disconnect, Attached, CaptureEvent,
+    CaptureHooks, CaptureOptions, CaptureReport,
 };
 pub use error::InspectorError;
 pub use pipe::{pipe, ChannelReader, ChannelWriter};

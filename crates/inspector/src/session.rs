@@ -67,12 +67,25 @@ pub enum SnapshotProgress {
 }
 
 /// Options of `HeapProfiler.takeHeapSnapshot`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SnapshotOptions {
     /// Record numeric values of Smis and heap numbers (many more nodes; DevTools' option).
     pub capture_numeric_value: bool,
     /// Expose V8 internals (experimental; roughly doubles the node count).
     pub expose_internals: bool,
+    /// Ask V8 for traversal progress events. V8 then counts the heap's objects in an extra
+    /// pass first, so leave it off when nobody watches the progress.
+    pub report_progress: bool,
+}
+
+impl Default for SnapshotOptions {
+    fn default() -> Self {
+        SnapshotOptions {
+            capture_numeric_value: false,
+            expose_internals: false,
+            report_progress: true,
+        }
+    }
 }
 
 type Reply = oneshot::Sender<Result<Value, InspectorError>>;
@@ -267,7 +280,7 @@ impl Session {
     ) -> Result<u64, InspectorError> {
         self.call("HeapProfiler.enable", json!({})).await?;
         let mut events = self.subscribe("HeapProfiler.")?;
-        let mut params = json!({"reportProgress": true});
+        let mut params = json!({"reportProgress": options.report_progress});
         if options.capture_numeric_value {
             params["captureNumericValue"] = json!(true);
         }

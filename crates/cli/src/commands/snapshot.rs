@@ -5,10 +5,12 @@ use crate::output;
 use anyhow::Context;
 use indicatif::ProgressBar;
 use leakhound_inspector::{
-    capture_snapshot_to_file_with, default_snapshot_name, pipe, CaptureEvent, CaptureHooks,
-    CaptureOptions, CaptureReport, HostPolicy, SnapshotProgress, Target,
+    capture_series_with, capture_snapshot_to_file_with, default_snapshot_name, pipe, CaptureEvent,
+    CaptureHooks, CaptureOptions, CaptureReport, HostPolicy, SnapshotOptions, SnapshotProgress,
+    Target,
 };
 use serde::Serialize;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -59,9 +61,23 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub open_timeout: u64,
 
+    /// Take N snapshots over one inspector session, --interval apart, into the directory
+    /// given by -o (default: the current directory). V8 keeps object ids only within one
+    /// session, so use this (not several runs) to get snapshots `leakhound find` can compare.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub count: u32,
+
+    /// Time between the snapshots of --count, e.g. 30s, 5m.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_interval)]
+    pub interval: Duration,
+
     /// Print a machine-readable JSON report on stdout instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    leakhound_check::units::parse_duration(text)
 }
 
 /// What `--analyze` found, from the engine (DevTools' Summary view semantics).
@@ -101,14 +117,27 @@ pub fn run(args: Args) -> CmdResult {
         },
         inspect_port: args.inspect_port,
         open_timeout: Duration::from_secs(args.open_timeout.max(1)),
-        ..CaptureOptions::default()
+        snapshot: SnapshotOptions {
+            // No bar to feed: spare V8 its object-counting pass.
+            report_progress: !args.json && std::io::stderr().is_terminal(),
+            ..SnapshotOptions::default()
+        },
     };
+    let pid = match target {
+        Target::Pid(pid) => Some(pid),
+        _ => None,
+    };
+    if args.count > 1 {
+        if args.analyze {
+            anyhow::bail!(
+                "--analyze takes one snapshot; run `leakhound find` on the --count series instead"
+            );
+        }
+        return run_series(&args, &target, &opts, pid);
+    }
     let path = match &args.output {
         Some(p) => p.clone(),
-        None => PathBuf::from(default_snapshot_name(match target {
-            Target::Pid(pid) => Some(pid),
-            _ => None,
-        })),
+        None => PathBuf::from(default_snapshot_name(pid)),
     };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -176,6 +205,70 @@ pub fn run(args: Args) -> CmdResult {
     if let Some(e) = &analysis_error {
         eprintln!("warning: the snapshot was written but could not be analysed: {e}");
     }
+    Ok(Status::Ok)
+}
+
+/// `--count N`: N snapshots over one session into a directory, then one report.
+fn run_series(args: &Args, target: &Target, opts: &CaptureOptions, pid: Option<u32>) -> CmdResult {
+    let dir = args.output.clone().unwrap_or_else(|| PathBuf::from("."));
+    if dir.exists() && !dir.is_dir() {
+        anyhow::bail!(
+            "{}: with --count, -o names a directory for the snapshots",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    // One timestamp for the series, then the index: `find DIR` orders them by name.
+    let stem = default_snapshot_name(pid);
+    let stem = stem.trim_end_matches(".heapsnapshot");
+    let paths: Vec<PathBuf> = (1..=args.count)
+        .map(|k| dir.join(format!("{stem}.{k}.heapsnapshot")))
+        .collect();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let progress = Progress::new(args.json);
+    let mut events = progress.clone();
+    let hooks = CaptureHooks {
+        on_event: Some(Box::new(move |e| events.on_event(e))),
+        tee: None,
+        cancel: Some(Box::pin(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })),
+    };
+    let result = runtime.block_on(capture_series_with(
+        target,
+        &paths,
+        args.interval,
+        opts,
+        hooks,
+    ));
+    progress.finish();
+    let reports = result?;
+    if args.json {
+        #[derive(Serialize)]
+        struct SeriesJson<'a> {
+            snapshots: &'a [CaptureReport],
+            interval_secs: f64,
+        }
+        output::print_json(&SeriesJson {
+            snapshots: &reports,
+            interval_secs: args.interval.as_secs_f64(),
+        })?;
+        return Ok(Status::Ok);
+    }
+    for r in &reports {
+        print_report(r);
+    }
+    println!(
+        "{} snapshots of one session in {}: compare them with `leakhound find {}`",
+        reports.len(),
+        dir.display(),
+        dir.display()
+    );
     Ok(Status::Ok)
 }
 
@@ -354,6 +447,13 @@ impl Progress {
             CaptureEvent::ClosingInspector => {
                 *phase = 3;
                 self.replace(output::spinner("Turning the inspector off again"));
+            }
+            CaptureEvent::Waiting { next, of, interval } => {
+                *phase = 0;
+                self.replace(output::spinner(&format!(
+                    "Snapshot {next} of {of} in {}",
+                    leakhound_check::units::fmt_duration(interval)
+                )));
             }
         }
     }
