@@ -2,6 +2,8 @@
 //! service fails (exit 1) naming the leaking file and line; the clean one passes with a green
 //! verdict; the HTML report renders in headless Chromium.
 
+mod capture_common;
+use capture_common::{chromium, headless};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -155,38 +157,6 @@ fn clean_service_passes_green() {
     let junit = std::fs::read_to_string(run.out.path().join("junit.xml")).unwrap();
     assert!(junit.contains("name=\"memory verdict: green\""), "{junit}");
     assert!(!junit.contains("<failure"), "{junit}");
-}
-
-fn chromium() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("CHROMIUM") {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH")?;
-    for dir in std::env::split_paths(&path) {
-        for name in ["chromium", "chromium-browser", "google-chrome"] {
-            let p = dir.join(name);
-            if p.is_file() {
-                return Some(p);
-            }
-        }
-    }
-    None
-}
-
-fn headless(chromium: &Path, profile: &Path) -> Command {
-    let mut c = Command::new(chromium);
-    c.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--hide-scrollbars",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()));
-    c
 }
 
 #[test]

@@ -47,9 +47,12 @@ fn is_module_context(snap: &HeapSnapshot, names: &Names, n: u32) -> bool {
 
 fn is_global(snap: &HeapSnapshot, n: u32) -> bool {
     let raw = snap.raw();
-    raw.node_types[n as usize] == NodeType::Object && {
-        let name = raw.node_name(n);
-        name == "global" || name.starts_with("Window") || name == "global / "
+    let name = raw.node_name(n);
+    match raw.node_types[n as usize] {
+        NodeType::Object => name == "global" || name.starts_with("Window") || name == "global / ",
+        // Chrome writes the page's global as a native `Window / <origin>` node.
+        NodeType::Native => name.starts_with("Window / "),
+        _ => false,
     }
 }
 

@@ -59,10 +59,13 @@ pub fn suggestion(pattern: Pattern, edge: Option<&str>) -> String {
              full text, or stream the data out",
             name.map(|n| format!(" in `{n}`")).unwrap_or_default()
         ),
-        Pattern::DetachedDom => "DOM nodes removed from the document are still referenced: \
-             drop the references (listeners, caches, component state) when removing them, or \
-             keep them in a WeakMap/WeakRef"
-            .to_string(),
+        Pattern::DetachedDom => format!(
+            "DOM nodes removed from the document are still referenced{}: drop those \
+             references when the nodes are removed (clear the array/map entry, remove the \
+             listeners and component state that point at them), or hold them through a \
+             WeakMap/WeakRef",
+            name.map(|n| format!(" by `{n}`")).unwrap_or_default()
+        ),
     }
 }
 

@@ -435,6 +435,12 @@ fn title_for(c: &detect::Candidate, edge: &Option<String>, path: &str, rgrowth: 
             "promises that never settle: {last} {} (from {first}){per}{held}",
             c.count_unit
         ),
+        Pattern::DetachedDom if c.kind == FindingKind::DetachedDom && c.sample.is_none() => {
+            format!(
+                "detached DOM kept in {}: {last} {} (from {first}){per}{held}",
+                c.class, c.count_unit
+            )
+        }
         Pattern::DetachedDom => format!(
             "detached DOM: {last} {} nodes (from {first}){held}",
             c.class

@@ -40,6 +40,20 @@ impl Group {
         v
     }
 
+    /// Share of the survivors' bytes that are detached DOM nodes (browser snapshots).
+    pub fn detached_dom_share(&self) -> f64 {
+        if self.self_size == 0 {
+            return 0.0;
+        }
+        let s: u64 = self
+            .classes
+            .iter()
+            .filter(|(k, _)| k.starts_with("Detached "))
+            .map(|(_, v)| v.1)
+            .sum();
+        s as f64 / self.self_size as f64
+    }
+
     /// Share of the survivors' bytes that are strings or buffers.
     pub fn string_share(&self) -> f64 {
         if self.self_size == 0 {

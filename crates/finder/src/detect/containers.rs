@@ -67,8 +67,18 @@ impl Detector for Containers {
                 }
                 ContainerKind::TimerList => continue,
             };
+            let (mut pattern, mut kind) = (pattern, FindingKind::GrowingContainer);
             let mut evidence = Vec::new();
             if let Some(g) = cx.survivors.groups.get(&holder) {
+                // Removed from the page but kept here: the fix is about DOM references.
+                if g.detached_dom_share() > 0.5 {
+                    pattern = Pattern::DetachedDom;
+                    kind = FindingKind::DetachedDom;
+                    evidence.push(format!(
+                        "{:.0}% of the bytes it gained are detached DOM nodes",
+                        g.detached_dom_share() * 100.0
+                    ));
+                }
                 if g.string_share() > 0.5 {
                     evidence.push(format!(
                         "{:.0}% of the bytes it gained are strings or buffers",
@@ -78,7 +88,7 @@ impl Detector for Containers {
             }
             out.push(Candidate {
                 holder,
-                kind: FindingKind::GrowingContainer,
+                kind,
                 pattern,
                 class: class.to_string(),
                 edge: None,
