@@ -45,6 +45,8 @@ measure() {
 memlab() {
   node --expose-gc --max-old-space-size="$MEMLAB_HEAP_MB" "$MEMLAB" "$@"
 }
+# The same command as an argv, for /usr/bin/time (which cannot run a shell function).
+MEMLAB_CMD=(node --expose-gc --max-old-space-size="$MEMLAB_HEAP_MB" "$MEMLAB")
 
 gen_set() {
   local set="$1" scale="$2" dir="$OUT/$1"
@@ -66,10 +68,10 @@ bench_set() {
   cat "$dir"/s*.heapsnapshot >/dev/null
   local lh ml_f ml_u
   lh=$(measure "$set-leakhound" "$LH" find "$dir" --json)
-  ml_f=$(measure "$set-memlab-find-leaks" memlab find-leaks --baseline "$dir/s1.heapsnapshot" \
+  ml_f=$(measure "$set-memlab-find-leaks" "${MEMLAB_CMD[@]}" find-leaks --baseline "$dir/s1.heapsnapshot" \
     --target "$dir/s2.heapsnapshot" --final "$dir/s3.heapsnapshot" --trace-all-objects \
     --work-dir "$OUT/work-$set")
-  ml_u=$(measure "$set-memlab-unbound-object" memlab analyze unbound-object \
+  ml_u=$(measure "$set-memlab-unbound-object" "${MEMLAB_CMD[@]}" analyze unbound-object \
     --snapshot-dir "$dir" --work-dir "$OUT/work-$set")
   read -r lw lm <<<"$lh"
   printf '| %-44s | %9s | %10s | %13s | %14s |\n' "command" "wall" "peak RSS" "wall vs lh" "RSS vs lh"
