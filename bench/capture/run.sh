@@ -8,7 +8,8 @@
 #
 # Prints per size: in-process time (measured inside node), leakhound time (wall, whole
 # command: resolve + SIGUSR1 + GC + capture + fsync + closing the inspector) with and
-# without the GC leakhound forces first, the ratio to in-process, and leakhound's peak RSS
+# without the GC leakhound forces first, and with --in-process (node writes the file itself,
+# called over the inspector), the ratio to in-process, and leakhound's peak RSS
 # (/usr/bin/time -v). Target: ratio <= 1.1, RSS bounded whatever the snapshot size.
 set -euo pipefail
 
@@ -54,10 +55,11 @@ for MB in $SIZES; do
     printf '%s\t%s\tin-process\t%s\t%s\t\n' "$MB" "$RUN" "$MS" "$(stat -c %s "$F")" >> "$RESULTS"
     rm -f "$F"
 
-    for MODE in gc no-gc; do
+    for MODE in gc no-gc in-process; do
       F=$OUT/leakhound.heapsnapshot
       EXTRA=()
       [ "$MODE" = no-gc ] && EXTRA=(--no-gc)
+      [ "$MODE" = in-process ] && EXTRA=(--in-process)
       T0=$(now)
       /usr/bin/time -v -o "$OUT/time.txt" "$LEAKHOUND" snapshot "$NODE_PID" -o "$F" \
         --inspect-port "$PORT" "${EXTRA[@]}" --json > "$OUT/report.json"
@@ -76,13 +78,13 @@ python3 - "$RESULTS" <<'PY'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter='\t'))
 sizes = sorted({int(r['size_mb']) for r in rows})
-print(f"{'heap':>6} {'method':<18} {'median s':>9} {'ratio':>6} {'file MB':>8} {'peak RSS MB':>12}")
+print(f"{'heap':>6} {'method':<21} {'median s':>9} {'ratio':>6} {'file MB':>8} {'peak RSS MB':>12}")
 for mb in sizes:
     def med(method, key='seconds'):
         vals = [float(r[key]) for r in rows if int(r['size_mb']) == mb and r['method'] == method and r[key]]
         return statistics.median(vals) if vals else None
     base = med('in-process')
-    for method in ('in-process', 'leakhound-gc', 'leakhound-no-gc'):
+    for method in ('in-process', 'leakhound-gc', 'leakhound-no-gc', 'leakhound-in-process'):
         s = med(method)
         if s is None:
             continue
@@ -90,6 +92,6 @@ for mb in sizes:
         rss = [float(r['peak_rss_kb']) for r in rows
                if int(r['size_mb']) == mb and r['method'] == method and r['peak_rss_kb']]
         rss_s = f"{max(rss) / 1024:.1f}" if rss else "-"
-        print(f"{mb:>4}MB {method:<18} {s:>9.2f} {s / base:>6.2f} {size:>8.1f} {rss_s:>12}")
+        print(f"{mb:>4}MB {method:<21} {s:>9.2f} {s / base:>6.2f} {size:>8.1f} {rss_s:>12}")
 PY
 echo "raw results: $RESULTS" >&2

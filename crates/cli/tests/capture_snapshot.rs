@@ -556,3 +556,43 @@ fn a_series_needs_a_directory_and_no_analyze() {
     assert!(stderr.contains("--analyze takes one snapshot"), "{stderr}");
     assert_eq!(entries(dir.path()), ["plain-file"]);
 }
+
+#[test]
+fn in_process_capture_writes_a_private_file_and_leaves_the_process_as_found() {
+    let port = free_port();
+    let inspect = format!("--inspect-port={port}");
+    let mut app = NodeApp::spawn(&[&inspect], "app.js", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("inproc.heapsnapshot");
+    let (code, stdout, stderr) = run(&[
+        "snapshot",
+        &app.pid.to_string(),
+        "-o",
+        out.to_str().unwrap(),
+        "--inspect-port",
+        &port.to_string(),
+        "--in-process",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "stderr: {stderr}");
+    let rep = report(&stdout);
+    assert_eq!(rep["opened_inspector"], true);
+    assert_eq!(rep["inspector_closed"], true);
+    assert_eq!(
+        rep["bytes"].as_u64(),
+        Some(std::fs::metadata(&out).unwrap().len())
+    );
+    check_file(dir.path(), "inproc.heapsnapshot", &rep);
+    assert!(!port_open(port), "inspector port still open");
+    app.assert_serving();
+
+    // Streaming and --analyze are one thing; --in-process is the other.
+    let (code, _, stderr) = run(&[
+        "snapshot",
+        &app.pid.to_string(),
+        "--in-process",
+        "--analyze",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+}

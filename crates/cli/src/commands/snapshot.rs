@@ -45,8 +45,15 @@ pub struct Args {
     pub no_gc: bool,
 
     /// Parse the snapshot while it arrives and print a summary when the capture ends.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "in_process")]
     pub analyze: bool,
+
+    /// Have the process write the snapshot itself (v8.writeHeapSnapshot, called over the
+    /// inspector) into leakhound's 0600 temporary file instead of streaming it over the
+    /// WebSocket: as fast as an in-process write (streaming costs node 10-15% more time).
+    /// The process must run on this machine and be able to write to FILE's directory.
+    #[arg(long)]
+    pub in_process: bool,
 
     /// Port the process opens its inspector on after SIGUSR1 (its own --inspect-port).
     #[arg(long, value_name = "PORT", default_value_t = leakhound_inspector::DEFAULT_INSPECT_PORT)]
@@ -122,6 +129,7 @@ pub fn run(args: Args) -> CmdResult {
             report_progress: !args.json && std::io::stderr().is_terminal(),
             ..SnapshotOptions::default()
         },
+        in_process: args.in_process,
     };
     let pid = match target {
         Target::Pid(pid) => Some(pid),
