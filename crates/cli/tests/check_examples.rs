@@ -3,7 +3,7 @@
 //! verdict; the HTML report renders in headless Chromium.
 
 mod capture_common;
-use capture_common::{chromium, headless};
+use capture_common::{chromium_or_skip, headless};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -161,13 +161,7 @@ fn clean_service_passes_green() {
 
 #[test]
 fn html_report_renders_in_headless_chromium() {
-    let Some(chromium) = chromium() else {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!(
-                "chromium is not installed (apt-get install -y chromium); CI must run this test"
-            );
-        }
-        eprintln!("SKIPPED html_report_renders_in_headless_chromium: no chromium on PATH (apt-get install -y chromium)");
+    let Some(chromium) = chromium_or_skip("html_report_renders_in_headless_chromium") else {
         return;
     };
     let run = leaky();

@@ -5,7 +5,7 @@
 
 mod capture_common;
 
-use capture_common::{chromium, headless, http_get, repo_root, run};
+use capture_common::{chromium_or_skip, headless, http_get, repo_root, run};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -63,13 +63,7 @@ fn page_ws_url(port: u16, url: &str) -> String {
 
 #[test]
 fn detached_dom_in_a_chromium_page_is_found() {
-    let Some(chromium) = chromium() else {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!(
-                "chromium is not installed (apt-get install -y chromium); CI must run this test"
-            );
-        }
-        eprintln!("SKIPPED detached_dom_in_a_chromium_page_is_found: no chromium on PATH (apt-get install -y chromium)");
+    let Some(chromium) = chromium_or_skip("detached_dom_in_a_chromium_page_is_found") else {
         return;
     };
     let page = repo_root()

@@ -40,37 +40,33 @@ impl Group {
         v
     }
 
-    /// Share of the survivors' bytes that are detached DOM nodes (browser snapshots).
-    pub fn detached_dom_share(&self) -> f64 {
+    /// Share of the survivors' bytes whose class satisfies `is`.
+    fn byte_share(&self, is: impl Fn(&str) -> bool) -> f64 {
         if self.self_size == 0 {
             return 0.0;
         }
         let s: u64 = self
             .classes
             .iter()
-            .filter(|(k, _)| k.starts_with("Detached "))
+            .filter(|(k, _)| is(k))
             .map(|(_, v)| v.1)
             .sum();
         s as f64 / self.self_size as f64
     }
 
+    /// Share of the survivors' bytes that are detached DOM nodes (browser snapshots).
+    pub fn detached_dom_share(&self) -> f64 {
+        self.byte_share(|k| k.starts_with("Detached "))
+    }
+
     /// Share of the survivors' bytes that are strings or buffers.
     pub fn string_share(&self) -> f64 {
-        if self.self_size == 0 {
-            return 0.0;
-        }
-        let s: u64 = self
-            .classes
-            .iter()
-            .filter(|(k, _)| {
-                k.contains("string")
-                    || k.as_str() == "ArrayBuffer"
-                    || k.as_str() == "Buffer"
-                    || k.as_str() == "system / JSArrayBufferData"
-            })
-            .map(|(_, v)| v.1)
-            .sum();
-        s as f64 / self.self_size as f64
+        self.byte_share(|k| {
+            k.contains("string")
+                || k == "ArrayBuffer"
+                || k == "Buffer"
+                || k == "system / JSArrayBufferData"
+        })
     }
 }
 

@@ -288,3 +288,16 @@ pub fn headless(chromium: &Path, profile: &Path) -> Command {
     .arg(format!("--user-data-dir={}", profile.display()));
     c
 }
+
+/// Chromium for a browser test, or None after printing why the test is skipped. Under CI
+/// (`CI=true`) a missing Chromium fails the test instead: CI must run it.
+pub fn chromium_or_skip(test: &str) -> Option<PathBuf> {
+    let found = chromium();
+    if found.is_none() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("chromium is not installed (apt-get install -y chromium); CI must run {test}");
+        }
+        eprintln!("SKIPPED {test}: no chromium on PATH (apt-get install -y chromium)");
+    }
+    found
+}
