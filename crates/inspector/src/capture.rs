@@ -300,7 +300,10 @@ pub async fn capture_series_with(
             }
             let t0 = Instant::now();
             let bytes = if opts.in_process {
-                write_in_process(&attached.session, sink.file.temp_path()).await?
+                write_in_process(&attached.session, sink.file.temp_path(), &mut |n| {
+                    on_event(CaptureEvent::Snapshot(SnapshotProgress::Bytes(n)))
+                })
+                .await?
             } else {
                 attached
                     .session
@@ -398,7 +401,12 @@ pub async fn capture_series_with(
 
 /// Asks the process to write its heap snapshot into `temp` (leakhound's 0600 temporary
 /// file: writing truncates it in place, so the mode stays) and returns the bytes written.
-async fn write_in_process(session: &Session, temp: &Path) -> Result<u64, InspectorError> {
+/// `progress` gets the file's size every 250 ms while the process writes.
+async fn write_in_process(
+    session: &Session,
+    temp: &Path,
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> Result<u64, InspectorError> {
     let path = temp
         .to_str()
         .ok_or_else(|| InspectorError::Other(format!("{}: not a UTF-8 path", temp.display())))?;
@@ -408,7 +416,20 @@ async fn write_in_process(session: &Session, temp: &Path) -> Result<u64, Inspect
          ? process.getBuiltinModule('v8') : require('v8'); \
          return v8.writeHeapSnapshot({path_js}); }})()"
     );
-    match session.evaluate(&expression).await {
+    let evaluate = session.evaluate(&expression);
+    tokio::pin!(evaluate);
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let result = loop {
+        tokio::select! {
+            r = &mut evaluate => break r,
+            _ = tick.tick() => {
+                if let Ok(m) = std::fs::metadata(temp) {
+                    progress(m.len());
+                }
+            }
+        }
+    };
+    match result {
         Ok(_) => {}
         Err(InspectorError::Protocol { message, .. }) => {
             return Err(InspectorError::Other(format!(

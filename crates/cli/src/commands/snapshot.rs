@@ -166,7 +166,7 @@ pub fn run(args: Args) -> CmdResult {
         (None, None)
     };
 
-    let progress = Progress::new(args.json);
+    let progress = Progress::new(args.json, args.in_process);
     let mut events = progress.clone();
     let hooks = CaptureHooks {
         on_event: Some(Box::new(move |e| events.on_event(e))),
@@ -238,7 +238,7 @@ fn run_series(args: &Args, target: &Target, opts: &CaptureOptions, pid: Option<u
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let progress = Progress::new(args.json);
+    let progress = Progress::new(args.json, args.in_process);
     let mut events = progress.clone();
     let hooks = CaptureHooks {
         on_event: Some(Box::new(move |e| events.on_event(e))),
@@ -368,10 +368,12 @@ struct Progress {
     bar: std::sync::Arc<std::sync::Mutex<ProgressBar>>,
     phase: std::sync::Arc<std::sync::Mutex<u8>>,
     quiet: bool,
+    /// The process writes the file itself (`--in-process`): bytes grow on disk, not arrive.
+    in_process: bool,
 }
 
 impl Progress {
-    fn new(quiet: bool) -> Progress {
+    fn new(quiet: bool, in_process: bool) -> Progress {
         let bar = if quiet {
             ProgressBar::hidden()
         } else {
@@ -381,6 +383,7 @@ impl Progress {
             bar: std::sync::Arc::new(std::sync::Mutex::new(bar)),
             phase: std::sync::Arc::new(std::sync::Mutex::new(0)),
             quiet,
+            in_process,
         }
     }
 
@@ -442,7 +445,12 @@ impl Progress {
             CaptureEvent::Snapshot(SnapshotProgress::Bytes(n)) => {
                 if *phase < 2 {
                     *phase = 2;
-                    let bar = output::byte_progress(None, "Receiving the snapshot");
+                    let label = if self.in_process {
+                        "The process is writing its snapshot"
+                    } else {
+                        "Receiving the snapshot"
+                    };
+                    let bar = output::byte_progress(None, label);
                     bar.enable_steady_tick(Duration::from_millis(120));
                     self.replace(bar);
                 }
