@@ -2,31 +2,60 @@
 
 use std::time::Duration;
 
-/// Parses `500ms`, `3s`, `1.5s`, `2m`, `1h`; a bare number means seconds.
+/// Parses `500ms`, `3s`, `1.5s`, `2m`, `1h`, `1m30s`; a bare number means seconds. At most
+/// a week.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (try `500ms`, `3s`, `2m`)"))?;
-    let secs = match unit.trim() {
-        "" | "s" | "sec" | "secs" => value,
-        "ms" => value / 1000.0,
-        "m" | "min" | "mins" => value * 60.0,
-        "h" => value * 3600.0,
-        other => {
-            return Err(format!(
-                "`{text}`: unknown duration unit `{other}` (use ms, s, m or h)"
-            ))
-        }
-    };
-    if !secs.is_finite() || !(0.0..=86_400.0 * 7.0).contains(&secs) {
+    let secs = parse_seconds(text)?;
+    if !(0.0..=86_400.0 * 7.0).contains(&secs) {
         return Err(format!("`{text}` is out of range"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// The seconds written in `text`: a bare number, or terms of a number and a unit (`ms`, `s`,
+/// `m`, `h` and their long forms), added up (`1m30s`).
+pub fn parse_seconds(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let not_a_duration = || format!("`{text}` is not a duration (try `500ms`, `3s`, `2m`)");
+    if let Ok(secs) = t.parse::<f64>() {
+        return if secs.is_finite() {
+            Ok(secs)
+        } else {
+            Err(not_a_duration())
+        };
+    }
+    if t.is_empty() {
+        return Err(not_a_duration());
+    }
+    let mut total = 0f64;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..num_len].parse().map_err(|_| not_a_duration())?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let factor = match rest[..unit_len].trim() {
+            "ms" => 0.001,
+            "s" | "sec" | "secs" => 1.0,
+            "m" | "min" | "mins" => 60.0,
+            "h" | "hr" | "hours" => 3600.0,
+            other => {
+                return Err(format!(
+                    "`{text}`: unknown duration unit `{other}` (use ms, s, m or h)"
+                ))
+            }
+        };
+        total += value * factor;
+        rest = &rest[unit_len..];
+    }
+    if !total.is_finite() {
+        return Err(format!("`{text}` is out of range"));
+    }
+    Ok(total)
 }
 
 /// Parses `1024`, `512KB`, `2MB`, `1.5GB` (1 KB = 1024 B); a bare number means bytes.
@@ -141,6 +170,10 @@ mod tests {
         assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse_duration("4").unwrap(), Duration::from_secs(4));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert!(parse_duration("10x").is_err());
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("8d").is_err());
         assert!(parse_duration("3 parsecs").is_err());
         assert!(parse_duration("").is_err());
         assert!(parse_duration("-1s").is_err());

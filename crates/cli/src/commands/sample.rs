@@ -73,46 +73,10 @@ pub struct Args {
     pub json: bool,
 }
 
-/// `30s`, `2m`, `1500ms`, `1h`, `1m30s`; a bare number is seconds.
+/// `30s`, `2m`, `1500ms`, `1h`, `1m30s`; a bare number is seconds. Positive, under 30 days.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Err("empty duration".into());
-    }
-    if let Ok(secs) = s.parse::<f64>() {
-        return secs_to_duration(secs, s);
-    }
-    let mut total = 0f64;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("{s:?}: missing unit (ms, s, m, h)"))?;
-        if num_len == 0 {
-            return Err(format!("{s:?}: expected a number like 30s, 2m, 1500ms"));
-        }
-        let value: f64 = rest[..num_len]
-            .parse()
-            .map_err(|_| format!("{s:?}: bad number"))?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let factor = match rest[..unit_len].trim() {
-            "ms" => 0.001,
-            "s" | "sec" | "secs" => 1.0,
-            "m" | "min" | "mins" => 60.0,
-            "h" | "hr" | "hours" => 3600.0,
-            other => return Err(format!("{s:?}: unknown unit {other:?} (use ms, s, m, h)")),
-        };
-        total += value * factor;
-        rest = &rest[unit_len..];
-    }
-    secs_to_duration(total, s)
-}
-
-fn secs_to_duration(secs: f64, s: &str) -> Result<Duration, String> {
-    if !secs.is_finite() || secs <= 0.0 || secs > 30.0 * 86400.0 {
+    let secs = leakhound_check::units::parse_seconds(s)?;
+    if secs <= 0.0 || secs > 30.0 * 86400.0 {
         return Err(format!(
             "{s:?}: the duration must be positive (and under 30 days)"
         ));
@@ -120,22 +84,9 @@ fn secs_to_duration(secs: f64, s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// `32768`, `32k`, `32KiB`, `1m`, `1MB` (powers of 1024).
+/// `32768`, `32k`, `32KiB`, `1m`, `1MB` (powers of 1024); at least 1 byte.
 pub fn parse_bytes(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let n: u64 = t[..split]
-        .parse()
-        .map_err(|_| format!("{s:?}: expected a byte count like 32768 or 32k"))?;
-    let mult = match t[split..].trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1024,
-        "m" | "mb" | "mib" => 1024 * 1024,
-        other => return Err(format!("{s:?}: unknown unit {other:?}")),
-    };
-    let v = n
-        .checked_mul(mult)
-        .ok_or_else(|| format!("{s:?}: too large"))?;
+    let v = leakhound_check::units::parse_bytes(s)?;
     if v == 0 {
         return Err("the interval must be at least 1 byte".into());
     }
