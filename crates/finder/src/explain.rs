@@ -328,18 +328,7 @@ impl<'a> Explainer<'a> {
         let raw = self.snap.raw();
         match hint {
             LocationHint::Closure(c) => self.node_location(*c, "function"),
-            LocationHint::Constructor(o) => {
-                let loc = self.snap.location(*o)?;
-                Some(SourceLocation {
-                    script: self
-                        .script_url(loc.script_id)
-                        .map(str::to_string)
-                        .unwrap_or_else(|| format!("script #{}", loc.script_id)),
-                    line: loc.line + 1,
-                    column: loc.column + 1,
-                    source: "constructor".to_string(),
-                })
-            }
+            LocationHint::Constructor(o) => self.node_location(*o, "constructor"),
             LocationHint::None => None,
             LocationHint::Declaration { name, near } => {
                 let name = name.clone().or_else(|| {
