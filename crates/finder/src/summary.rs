@@ -44,6 +44,8 @@ impl ContainerKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContainerStat {
     pub id: u32,
+    /// Ordinal in the snapshot this summary was made from (saves an id index on the last).
+    pub ordinal: u32,
     pub kind: ContainerKind,
     pub entries: u32,
     pub retained: u64,
@@ -54,6 +56,8 @@ pub struct ContainerStat {
 pub struct ListenerStat {
     /// Id of the `_events` object (stable while the emitter lives).
     pub events_id: u32,
+    /// Ordinal of the `_events` object in the snapshot this summary was made from.
+    pub events_ordinal: u32,
     pub event: String,
     pub count: u32,
     /// Retained size of the listener array (or the single listener function).
@@ -134,6 +138,17 @@ pub fn fingerprint(ty: NodeType, name: &str) -> u32 {
 
 /// Summarises one analysed snapshot.
 pub fn summarize(snap: &HeapSnapshot, path: &str, file_size: u64) -> SnapshotSummary {
+    let started = std::time::Instant::now();
+    let summary = summarize_untimed(snap, path, file_size);
+    tracing::debug!(
+        path,
+        ms = started.elapsed().as_millis() as u64,
+        "summarised snapshot"
+    );
+    summary
+}
+
+fn summarize_untimed(snap: &HeapSnapshot, path: &str, file_size: u64) -> SnapshotSummary {
     let raw = snap.raw();
     let names = Names::new(raw);
     let n = raw.node_count();
@@ -172,6 +187,7 @@ pub fn summarize(snap: &HeapSnapshot, path: &str, file_size: u64) -> SnapshotSum
         if let Some((kind, entries)) = graph::container_entries(raw, &names, node) {
             containers.push(ContainerStat {
                 id,
+                ordinal: node,
                 kind,
                 entries,
                 retained: ret,
@@ -185,6 +201,7 @@ pub fn summarize(snap: &HeapSnapshot, path: &str, file_size: u64) -> SnapshotSum
                 for (event, target) in graph::event_listeners(raw, &names, events) {
                     listeners.push(ListenerStat {
                         events_id,
+                        events_ordinal: events,
                         event,
                         count: graph::listener_count(raw, target),
                         retained: snap.retained_size(target),

@@ -55,9 +55,7 @@ impl Detector for Containers {
             if !grows(&counts) {
                 continue;
             }
-            let Some(holder) = cx.snap.ordinal_of_id(c.id) else {
-                continue;
-            };
+            let holder = c.ordinal;
             let (pattern, class) = match c.kind {
                 ContainerKind::Map => (Pattern::UnboundedCache, cx.snap.raw().node_name(holder)),
                 ContainerKind::Set => (Pattern::GrowingSet, cx.snap.raw().node_name(holder)),

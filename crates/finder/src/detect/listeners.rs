@@ -34,9 +34,7 @@ impl Detector for Listeners {
             if !super::containers::grows(&counts) {
                 continue;
             }
-            let Some(events) = cx.snap.ordinal_of_id(l.events_id) else {
-                continue;
-            };
+            let events = l.events_ordinal;
             // The listener slot: the Array (or the single function).
             let Some(slot) = raw
                 .edges_of(events)

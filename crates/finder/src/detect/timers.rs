@@ -30,9 +30,7 @@ impl Detector for Timers {
             if !super::containers::grows(&counts) {
                 continue;
             }
-            let Some(list) = cx.snap.ordinal_of_id(c.id) else {
-                continue;
-            };
+            let list = c.ordinal;
             // Walk the list: callback sites and whether they repeat.
             let mut sites: HashMap<(u32, u32, u32), (u32, u32)> = HashMap::new();
             let mut repeating = 0u64;
