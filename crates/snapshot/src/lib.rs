@@ -42,8 +42,8 @@ pub use classes::{ClassAggregate, ClassInfo};
 pub use diff::{diff, ClassDiff};
 pub use distances::{BASE_SYSTEM_DISTANCE, NO_DISTANCE};
 pub use format::{
-    parse_file, parse_reader, EdgeType, Location, NodeType, ParseError, RawSnapshot,
-    TraceFunctionInfo, TraceNode,
+    parse_file, parse_file_split_at, parse_reader, EdgeType, Location, NodeType, ParseError,
+    RawSnapshot, TraceFunctionInfo, TraceNode,
 };
 pub use heap::HeapSnapshot;
 pub use interfaces::InterfaceDefinition;

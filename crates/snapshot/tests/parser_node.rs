@@ -2,7 +2,9 @@
 //! re-reads each file with `JSON.parse` and writes what it sees (counts, every node/edge
 //! value, every string made well-formed); the Rust parse must agree exactly.
 
-use leakhound_snapshot::{parse_file, parse_reader, EdgeType, NodeType, RawSnapshot};
+use leakhound_snapshot::{
+    parse_file, parse_file_split_at, parse_reader, EdgeType, NodeType, RawSnapshot,
+};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -214,6 +216,17 @@ fn fresh_node_heap() {
     // The same bytes through parse_reader (the stdin route) give the same result.
     let again = parse_reader(std::fs::File::open(&path).unwrap(), &mut |_| {}).unwrap();
     assert_eq!(format!("{again:?}"), format!("{raw:?}"));
+    // Parsed on two threads, with the edges cut anywhere (files of 64 MB or more are parsed
+    // this way), the result is the same.
+    let size = std::fs::metadata(&path).unwrap().len();
+    let whole = format!("{raw:?}");
+    for tenth in 0..10 {
+        let (split, cut) = parse_file_split_at(&path, size * tenth / 10).unwrap();
+        if tenth < 5 {
+            assert!(cut.is_some(), "no cut at {tenth}/10 of the file");
+        }
+        assert!(format!("{split:?}") == whole, "cut at {cut:?}");
+    }
 }
 
 #[test]

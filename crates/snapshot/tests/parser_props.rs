@@ -3,7 +3,7 @@
 
 mod parser_util;
 
-use leakhound_snapshot::{parse_reader, EdgeType, NodeType, RawSnapshot};
+use leakhound_snapshot::{parse_file_split_at, parse_reader, EdgeType, NodeType, RawSnapshot};
 use parser_util::{Node, Snap, TraceTreeNode, EDGE_TYPES, FIELDS7, NODE_TYPES};
 use proptest::prelude::*;
 
@@ -455,6 +455,31 @@ proptest! {
         let cut = cut.index(bytes.len());
         let result = parse_reader(&bytes[..cut], &mut |_| {});
         prop_assert!(result.is_err(), "a prefix of {} bytes parsed", cut);
+    }
+
+    /// The two-thread parse of a file agrees with the one-thread parse wherever the cut
+    /// falls, and never accepts a file that one thread rejects.
+    #[test]
+    fn split_parse_agrees_with_one_thread(
+        case in cases(),
+        muts in prop::option::of(mutations()),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut bytes = case.snap.to_json().into_bytes();
+        if let Some(muts) = &muts {
+            apply(&mut bytes, muts);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.heapsnapshot");
+        std::fs::write(&path, &bytes).unwrap();
+        let earliest = cut.index(bytes.len().max(1)) as u64;
+        let one = parse_reader(bytes.as_slice(), &mut |_| {});
+        match (one, parse_file_split_at(&path, earliest)) {
+            (Ok(a), Ok((b, _))) => prop_assert_eq!(format!("{:?}", a), format!("{:?}", b)),
+            (Err(_), Err(_)) => {}
+            (Ok(_), Err(e)) => prop_assert!(muts.is_some(), "a valid file failed split: {}", e),
+            (Err(e), Ok(_)) => prop_assert!(false, "split accepted what one thread rejects: {}", e),
+        }
     }
 
     #[test]

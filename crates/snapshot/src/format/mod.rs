@@ -6,9 +6,10 @@
 mod meta;
 mod parse;
 mod scanner;
+mod split;
 mod strdec;
 
-pub use parse::{parse_file, parse_reader, ParseError};
+pub use parse::{parse_file, parse_file_split_at, parse_reader, ParseError};
 
 use crate::strings::StringTable;
 

@@ -140,7 +140,7 @@ pub fn parse_reader<R: Read>(
 /// size could hold, so a lying header cannot exhaust memory). Open errors name the path;
 /// other errors do not (callers prefix the file name).
 pub fn parse_file(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<RawSnapshot, ParseError> {
-    let mut file = std::fs::File::open(path).map_err(|source| ParseError::Open {
+    let file = std::fs::File::open(path).map_err(|source| ParseError::Open {
         path: path.to_path_buf(),
         source,
     })?;
@@ -149,54 +149,85 @@ pub fn parse_file(path: &Path, progress: &mut dyn FnMut(u64)) -> Result<RawSnaps
         .ok()
         .filter(|m| m.is_file())
         .map(|m| m.len());
-    std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(2);
-        let (back, back_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
-        let spawned = std::thread::Builder::new()
-            .name("snapshot-reader".into())
-            .spawn_scoped(s, move || {
-                // Up to three fresh buffers, then only recycled ones.
-                let mut fresh = 3;
-                loop {
-                    let buf = if fresh > 0 {
-                        fresh -= 1;
-                        Vec::new()
-                    } else {
-                        match back_rx.recv() {
-                            Ok(b) => b,
-                            Err(_) => return,
-                        }
-                    };
-                    match fill_chunk(&mut file, buf, CHUNK_SIZE) {
-                        Ok(b) => {
-                            let end = b.is_empty();
-                            if tx.send(Ok(b)).is_err() || end {
-                                return;
-                            }
-                        }
-                        Err(e) => {
-                            let _ = tx.send(Err(e));
-                            return;
-                        }
-                    }
-                }
-            });
-        match spawned {
-            Ok(_) => {
-                let mut src = ThreadSource { rx, back };
-                parse_source(&mut src, size, progress)
+    if let Some(size) = size.filter(|&s| s >= super::split::SPLIT_MIN_BYTES) {
+        // Two threads when the layout allows; on any failure the sequential parse below
+        // runs and reports the error with its exact offset.
+        if let Ok((raw, _)) = super::split::parse_file_split(&file, size, None, progress) {
+            return Ok(raw);
+        }
+    }
+    let open = || {
+        std::fs::File::open(path).map_err(|source| ParseError::Open {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    Parser::new(size)
+        .run_read_ahead(file, open, progress)
+        .and_then(Parser::finish)
+}
+
+/// The reader thread's loop: fills chunks from `reader` and sends them, reusing the buffers
+/// the parser sends back.
+fn read_ahead<R: Read>(
+    mut reader: R,
+    tx: std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>,
+    back_rx: std::sync::mpsc::Receiver<Vec<u8>>,
+) {
+    // Up to three fresh buffers, then only recycled ones.
+    let mut fresh = 3;
+    loop {
+        let buf = if fresh > 0 {
+            fresh -= 1;
+            Vec::new()
+        } else {
+            match back_rx.recv() {
+                Ok(b) => b,
+                Err(_) => return,
             }
-            Err(_) => {
-                // No thread available: read on this thread.
-                let file = std::fs::File::open(path).map_err(|source| ParseError::Open {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-                let mut src = ReadSource::new(file, CHUNK_SIZE);
-                parse_source(&mut src, size, progress)
+        };
+        match fill_chunk(&mut reader, buf, CHUNK_SIZE) {
+            Ok(b) => {
+                let end = b.is_empty();
+                if tx.send(Ok(b)).is_err() || end {
+                    return;
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
             }
         }
-    })
+    }
+}
+
+/// The back part of a split edges array, decoded by another thread, behind room for the
+/// front part.
+pub(super) struct BackEdges {
+    front_edges: usize,
+    types: Vec<EdgeType>,
+    names: Vec<u32>,
+    to: Vec<u32>,
+    /// Largest string name index in the back part and its edge.
+    max_name: Option<(u32, u64)>,
+}
+
+/// Parses a file on two threads, cutting the edges at the first record boundary at or after
+/// byte `earliest_cut`. Returns the snapshot and the cut's offset (`None`: the layout did not
+/// allow a cut and one thread read everything). [`parse_file`] does this for large files on
+/// its own and falls back to one thread on any error; this entry point exists so that tests
+/// and benchmarks can place the cut anywhere. An error here says only that the route failed.
+#[doc(hidden)]
+pub fn parse_file_split_at(
+    path: &Path,
+    earliest_cut: u64,
+) -> Result<(RawSnapshot, Option<u64>), ParseError> {
+    let file = std::fs::File::open(path).map_err(|source| ParseError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    super::split::parse_file_split(&file, size, Some(earliest_cut), &mut |_| {})
 }
 
 /// Values per batch handed from the number scanner to the record decoder.
@@ -255,7 +286,7 @@ impl Key {
     }
 }
 
-struct Parser {
+pub(super) struct Parser {
     size_hint: Option<u64>,
     meta: Option<Meta>,
     raw: RawSnapshot,
@@ -265,6 +296,8 @@ struct Parser {
     /// Largest string-typed edge name index and the first edge carrying it.
     max_edge_name: Option<(u32, u64)>,
     decoder: StringDecoder,
+    /// Set when another thread parses the back part of the edges ([`super::split`]).
+    edges_plan: Option<std::sync::Arc<super::split::Plan>>,
 }
 
 fn parse_source(
@@ -272,74 +305,177 @@ fn parse_source(
     size_hint: Option<u64>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<RawSnapshot, ParseError> {
-    let mut sc = Scanner::new(src, progress);
-    let mut p = Parser {
-        size_hint,
-        meta: None,
-        raw: RawSnapshot::default(),
-        seen: [false; 8],
-        max_node_name: None,
-        max_edge_name: None,
-        decoder: StringDecoder::default(),
-    };
-    match sc.skip_ws()? {
-        None => return Err(ParseError::Empty),
-        Some(b'{') => sc.bump(),
-        Some(b'[') => {
-            return Err(ParseError::NotASnapshot(
-                "the top-level JSON value is an array, not an object".into(),
-            ))
-        }
-        Some(b @ (b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n')) => {
-            return Err(ParseError::NotASnapshot(format!(
-                "the top-level JSON value starts with {}, not an object",
-                describe_byte(b)
-            )))
-        }
-        Some(b) => {
-            return Err(ParseError::NotJson {
-                found: describe_byte(b),
-            })
-        }
-    }
-    const TOP: &str = "the top-level object";
-    if sc.skip_ws_some(TOP)? == b'}' {
-        sc.bump();
-    } else {
-        loop {
-            let at = sc.offset();
-            sc.expect(b'"', TOP)?;
-            p.decoder.read(&mut sc, "a top-level key")?;
-            let key = Key::from_bytes(p.decoder.bytes());
-            sc.expect(b':', TOP)?;
-            match key {
-                Some(k) => p.section(&mut sc, k, at)?,
-                None => sc.skip_value("an unknown top-level value")?,
-            }
-            match sc.skip_ws_some(TOP)? {
-                b',' => sc.bump(),
-                b'}' => {
-                    sc.bump();
-                    break;
-                }
-                other => {
-                    return Err(sc.syntax(format!(
-                        "expected ',' or '}}' after a top-level value, found {}",
-                        describe_byte(other)
-                    )))
-                }
-            }
-        }
-    }
-    if sc.skip_ws()?.is_some() {
-        return Err(ParseError::TrailingData {
-            offset: sc.offset(),
-        });
-    }
-    p.finish()
+    Parser::new(size_hint)
+        .run(src, progress)
+        .and_then(Parser::finish)
 }
 
 impl Parser {
+    pub(super) fn new(size_hint: Option<u64>) -> Parser {
+        Parser {
+            size_hint,
+            meta: None,
+            raw: RawSnapshot::default(),
+            seen: [false; 8],
+            max_node_name: None,
+            max_edge_name: None,
+            decoder: StringDecoder::default(),
+            edges_plan: None,
+        }
+    }
+
+    /// Parses the back part of an edges array that [`super::split`] cut off: `back_values`
+    /// numbers (whole records) from a source that starts with `[` and ends with `]`. The
+    /// arrays start with room for the front part's `front_values` numbers, which
+    /// [`Parser::join_edges`] copies in, so the large part is never copied.
+    pub(super) fn back_edges(
+        meta: Meta,
+        src: &mut dyn ChunkSource,
+        size_hint: Option<u64>,
+        front_values: u64,
+        back_values: u64,
+    ) -> Result<BackEdges, ParseError> {
+        let ef = meta.edge_field_count.max(1) as u64;
+        let front_edges = usize::try_from(front_values / ef).unwrap_or(usize::MAX);
+        let mut p = Parser::new(size_hint);
+        p.meta = Some(meta);
+        let cap = p.cap_for(2 * ef);
+        let all = (front_values + back_values) / ef;
+        reserve(&mut p.raw.edge_types, all, cap);
+        reserve(&mut p.raw.edge_names, all, cap);
+        reserve(&mut p.raw.edge_to, all, cap);
+        p.raw.edge_types.resize(front_edges, EdgeType::Unknown);
+        p.raw.edge_names.resize(front_edges, 0);
+        p.raw.edge_to.resize(front_edges, 0);
+        let mut progress = |_| {};
+        let mut sc = Scanner::new(src, &mut progress);
+        p.edge_values(&mut sc, back_values, back_values / ef)?;
+        if sc.skip_ws()?.is_some() {
+            return Err(ParseError::TrailingData {
+                offset: sc.offset(),
+            });
+        }
+        Ok(BackEdges {
+            front_edges,
+            types: p.raw.edge_types,
+            names: p.raw.edge_names,
+            to: p.raw.edge_to,
+            max_name: p.max_edge_name,
+        })
+    }
+
+    /// Joins this parser's front part of the edges with the back part; false when the two
+    /// do not fit together.
+    pub(super) fn join_edges(&mut self, mut back: BackEdges) -> bool {
+        let front = self.raw.edge_to.len();
+        if front != back.front_edges {
+            return false;
+        }
+        back.types[..front].copy_from_slice(&self.raw.edge_types);
+        back.names[..front].copy_from_slice(&self.raw.edge_names);
+        back.to[..front].copy_from_slice(&self.raw.edge_to);
+        if let Some((name, edge)) = back.max_name {
+            if self.max_edge_name.is_none_or(|(m, _)| name > m) {
+                self.max_edge_name = Some((name, edge));
+            }
+        }
+        self.raw.edge_types = back.types;
+        self.raw.edge_names = back.names;
+        self.raw.edge_to = back.to;
+        true
+    }
+
+    pub(super) fn with_plan(mut self, plan: std::sync::Arc<super::split::Plan>) -> Parser {
+        self.edges_plan = Some(plan);
+        self
+    }
+
+    /// [`Parser::run`] with a reader thread filling the next 8 MB chunk from `reader` while
+    /// this thread scans. Without a thread, reads on this thread from `reopen()`.
+    pub(super) fn run_read_ahead<R: Read + Send>(
+        self,
+        reader: R,
+        reopen: impl FnOnce() -> Result<R, ParseError>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Parser, ParseError> {
+        std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(2);
+            let (back, back_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+            let spawned = std::thread::Builder::new()
+                .name("snapshot-reader".into())
+                .spawn_scoped(s, move || read_ahead(reader, tx, back_rx));
+            match spawned {
+                Ok(_) => self.run(&mut ThreadSource { rx, back }, progress),
+                Err(_) => self.run(&mut ReadSource::new(reopen()?, CHUNK_SIZE), progress),
+            }
+        })
+    }
+
+    /// Reads the whole top-level object from `src`; [`Parser::finish`] validates the result.
+    pub(super) fn run(
+        mut self,
+        src: &mut dyn ChunkSource,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Parser, ParseError> {
+        let mut sc = Scanner::new(src, progress);
+        let p = &mut self;
+        match sc.skip_ws()? {
+            None => return Err(ParseError::Empty),
+            Some(b'{') => sc.bump(),
+            Some(b'[') => {
+                return Err(ParseError::NotASnapshot(
+                    "the top-level JSON value is an array, not an object".into(),
+                ))
+            }
+            Some(b @ (b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n')) => {
+                return Err(ParseError::NotASnapshot(format!(
+                    "the top-level JSON value starts with {}, not an object",
+                    describe_byte(b)
+                )))
+            }
+            Some(b) => {
+                return Err(ParseError::NotJson {
+                    found: describe_byte(b),
+                })
+            }
+        }
+        const TOP: &str = "the top-level object";
+        if sc.skip_ws_some(TOP)? == b'}' {
+            sc.bump();
+        } else {
+            loop {
+                let at = sc.offset();
+                sc.expect(b'"', TOP)?;
+                p.decoder.read(&mut sc, "a top-level key")?;
+                let key = Key::from_bytes(p.decoder.bytes());
+                sc.expect(b':', TOP)?;
+                match key {
+                    Some(k) => p.section(&mut sc, k, at)?,
+                    None => sc.skip_value("an unknown top-level value")?,
+                }
+                match sc.skip_ws_some(TOP)? {
+                    b',' => sc.bump(),
+                    b'}' => {
+                        sc.bump();
+                        break;
+                    }
+                    other => {
+                        return Err(sc.syntax(format!(
+                            "expected ',' or '}}' after a top-level value, found {}",
+                            describe_byte(other)
+                        )))
+                    }
+                }
+            }
+        }
+        if sc.skip_ws()?.is_some() {
+            return Err(ParseError::TrailingData {
+                offset: sc.offset(),
+            });
+        }
+        Ok(self)
+    }
+
     fn section(&mut self, sc: &mut Scanner<'_>, key: Key, at: u64) -> Result<(), ParseError> {
         let slot = key as usize;
         if self.seen[slot] {
@@ -529,17 +665,37 @@ impl Parser {
         let Some(meta) = self.meta.as_ref() else {
             return Err(ParseError::MissingSection("snapshot"));
         };
-        sc.expect(b'[', "edges")?;
         let ef = meta.edge_field_count;
         let edge_count = meta.edge_count;
-        let expected = edge_count.checked_mul(ef as u64).ok_or_else(|| {
+        let all = edge_count.checked_mul(ef as u64).ok_or_else(|| {
             ParseError::BadHeader(format!("edge_count {edge_count} × {ef} fields overflows"))
         })?;
+        // With a split, this source ends the array after the front part.
+        let expected = match &self.edges_plan {
+            Some(plan) => plan.front_values().unwrap_or(all),
+            None => all,
+        };
+        self.edge_values(sc, expected, expected / ef.max(1) as u64)
+    }
+
+    /// Reads an edges array (`[` to `]`) of exactly `expected` numbers, reserving room for
+    /// `reserve_edges` edges.
+    fn edge_values(
+        &mut self,
+        sc: &mut Scanner<'_>,
+        expected: u64,
+        reserve_edges: u64,
+    ) -> Result<(), ParseError> {
+        let Some(meta) = self.meta.as_ref() else {
+            return Err(ParseError::MissingSection("snapshot"));
+        };
+        sc.expect(b'[', "edges")?;
+        let ef = meta.edge_field_count;
         let cap = self.cap_for(2 * ef as u64);
         let raw = &mut self.raw;
-        reserve(&mut raw.edge_types, edge_count, cap);
-        reserve(&mut raw.edge_names, edge_count, cap);
-        reserve(&mut raw.edge_to, edge_count, cap);
+        reserve(&mut raw.edge_types, reserve_edges, cap);
+        reserve(&mut raw.edge_names, reserve_edges, cap);
+        reserve(&mut raw.edge_to, reserve_edges, cap);
         let ctx = EdgeCtx {
             ef,
             p_type: meta.edge_type_pos,
@@ -880,7 +1036,7 @@ impl Parser {
     }
 
     /// Checks required sections and every cross-section index.
-    fn finish(self) -> Result<RawSnapshot, ParseError> {
+    pub(super) fn finish(self) -> Result<RawSnapshot, ParseError> {
         let Some(meta) = self.meta else {
             return Err(ParseError::NotASnapshot(
                 "no \"snapshot\" header object".into(),
