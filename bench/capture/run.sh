@@ -7,9 +7,10 @@
 #   LEAKHOUND=/path/to/leakhound bench/capture/run.sh
 #
 # Prints per size: in-process time (measured inside node), leakhound time (wall, whole
-# command: resolve + SIGUSR1 + GC + capture + fsync + closing the inspector) with and
-# without the GC leakhound forces first, and with --in-process (node writes the file itself,
-# called over the inspector), the ratio to in-process, and leakhound's peak RSS
+# command: resolve + SIGUSR1 + GC + capture + fsync + closing the inspector) for the
+# default route (a PID on this machine writes its own snapshot, v8.writeHeapSnapshot called
+# over the inspector), for --stream (HeapProfiler.takeHeapSnapshot chunks over the
+# WebSocket) and for --stream --no-gc; the ratio to in-process, and leakhound's peak RSS
 # (/usr/bin/time -v). Target: ratio <= 1.1, RSS bounded whatever the snapshot size.
 set -euo pipefail
 
@@ -55,11 +56,11 @@ for MB in $SIZES; do
     printf '%s\t%s\tin-process\t%s\t%s\t\n' "$MB" "$RUN" "$MS" "$(stat -c %s "$F")" >> "$RESULTS"
     rm -f "$F"
 
-    for MODE in gc no-gc in-process; do
+    for MODE in default stream stream-no-gc; do
       F=$OUT/leakhound.heapsnapshot
       EXTRA=()
-      [ "$MODE" = no-gc ] && EXTRA=(--no-gc)
-      [ "$MODE" = in-process ] && EXTRA=(--in-process)
+      [ "$MODE" = stream ] && EXTRA=(--stream)
+      [ "$MODE" = stream-no-gc ] && EXTRA=(--stream --no-gc)
       T0=$(now)
       /usr/bin/time -v -o "$OUT/time.txt" "$LEAKHOUND" snapshot "$NODE_PID" -o "$F" \
         --inspect-port "$PORT" "${EXTRA[@]}" --json > "$OUT/report.json"
@@ -84,7 +85,7 @@ for mb in sizes:
         vals = [float(r[key]) for r in rows if int(r['size_mb']) == mb and r['method'] == method and r[key]]
         return statistics.median(vals) if vals else None
     base = med('in-process')
-    for method in ('in-process', 'leakhound-gc', 'leakhound-no-gc', 'leakhound-in-process'):
+    for method in ('in-process', 'leakhound-default', 'leakhound-stream', 'leakhound-stream-no-gc'):
         s = med(method)
         if s is None:
             continue

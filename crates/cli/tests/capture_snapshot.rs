@@ -91,13 +91,15 @@ fn hundred_mb_http_server_keeps_serving_and_analyze_streams() {
     assert_eq!(code, 0, "stderr: {stderr}");
     let rep = report(&stdout);
     assert_eq!(rep["inspector_closed"], true);
+    assert_eq!(rep["route"], "in-process");
     app.assert_serving();
     assert!(!port_open(port));
     let body = app.http("/").unwrap();
     let held: u64 = body.split_whitespace().nth(2).unwrap().parse().unwrap();
     assert!(held > 100_000, "the app still holds its objects: {body}");
     let nodes = check_file(dir.path(), "big.heapsnapshot", &rep);
-    // The streamed analysis saw the same snapshot the file holds.
+    // A PID on this machine writes its own snapshot; the engine read the file as it grew
+    // and saw the same snapshot the file holds.
     assert!(rep["analysis_error"].is_null(), "{}", rep["analysis_error"]);
     assert_eq!(rep["analysis"]["nodes"].as_u64(), Some(nodes as u64));
     assert!(nodes > 400_000, "a 100 MB heap has many nodes: {nodes}");
@@ -586,13 +588,95 @@ fn in_process_capture_writes_a_private_file_and_leaves_the_process_as_found() {
     assert!(!port_open(port), "inspector port still open");
     app.assert_serving();
 
-    // Streaming and --analyze are one thing; --in-process is the other.
+    assert_eq!(rep["route"], "in-process");
+
+    // --stream takes the WebSocket route, and --analyze works on both.
+    let dir = tempfile::tempdir().unwrap();
+    let streamed = dir.path().join("streamed.heapsnapshot");
+    let (code, stdout, stderr) = run(&[
+        "snapshot",
+        &app.pid.to_string(),
+        "-o",
+        streamed.to_str().unwrap(),
+        "--inspect-port",
+        &port.to_string(),
+        "--stream",
+        "--analyze",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "stderr: {stderr}");
+    let rep = report(&stdout);
+    assert_eq!(rep["route"], "stream");
+    let nodes = check_file(dir.path(), "streamed.heapsnapshot", &rep);
+    assert_eq!(rep["analysis"]["nodes"].as_u64(), Some(nodes as u64));
+    assert!(!port_open(port), "inspector port still open");
+    app.assert_serving();
+
+    let (code, _, stderr) = run(&["snapshot", "1", "--in-process", "--stream"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+}
+
+#[test]
+fn a_process_that_cannot_write_the_file_is_streamed_instead() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    // Needs root, to run node as `nobody`: it cannot open leakhound's root-owned 0600 file.
+    const NOBODY: u32 = 65534;
+    let can_run_as_nobody = unsafe { libc::geteuid() } == 0
+        && std::process::Command::new("node")
+            .args(["-e", "0"])
+            .uid(NOBODY)
+            .gid(NOBODY)
+            .status()
+            .is_ok_and(|s| s.success());
+    if !can_run_as_nobody {
+        eprintln!("skipped: needs root and a node that user nobody can run");
+        return;
+    }
+    // A copy of the app where nobody can read it.
+    let app_dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(app_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let app_js = app_dir.path().join("app.js");
+    std::fs::copy(script("app.js"), &app_js).unwrap();
+    std::fs::set_permissions(&app_js, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let port = free_port();
+    let inspect = format!("--inspect-port={port}");
+    let mut app = NodeApp::spawn_script(&[&inspect], &app_js, &[], |c| {
+        c.uid(NOBODY).gid(NOBODY);
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fallback.heapsnapshot");
+    let (code, stdout, stderr) = run(&[
+        "snapshot",
+        &app.pid.to_string(),
+        "-o",
+        out.to_str().unwrap(),
+        "--inspect-port",
+        &port.to_string(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "stderr: {stderr}");
+    let rep = report(&stdout);
+    assert_eq!(rep["route"], "stream");
+    let warnings = rep["warnings"].to_string();
+    assert!(warnings.contains("streamed it instead"), "{warnings}");
+    assert!(warnings.contains("EACCES"), "{warnings}");
+    check_file(dir.path(), "fallback.heapsnapshot", &rep);
+    assert!(!port_open(port), "inspector port still open");
+    app.assert_serving();
+
+    // Forced, the in-process route fails clearly instead.
     let (code, _, stderr) = run(&[
         "snapshot",
         &app.pid.to_string(),
+        "-o",
+        dir.path().join("forced.heapsnapshot").to_str().unwrap(),
+        "--inspect-port",
+        &port.to_string(),
         "--in-process",
-        "--analyze",
     ]);
-    assert_eq!(code, 2);
-    assert!(stderr.contains("cannot be used with"), "{stderr}");
+    assert_error(code, &stderr, "could not write its snapshot");
+    assert!(!port_open(port), "inspector port still open");
+    app.assert_serving();
 }

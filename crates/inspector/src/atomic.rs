@@ -100,6 +100,20 @@ impl AtomicFile {
         }
     }
 
+    /// Empties the temporary file and rewinds it (after the process failed to write into
+    /// it, before the snapshot is streamed in instead).
+    pub fn reset(&mut self) -> io::Result<()> {
+        use std::io::Seek;
+        let Some(f) = self.file.as_mut() else {
+            return Err(io::Error::other("file already committed"));
+        };
+        f.set_len(0)?;
+        f.rewind()?;
+        self.written = 0;
+        self.writeback_from = 0;
+        Ok(())
+    }
+
     /// fsync, rename over the destination, fsync the directory.
     pub fn commit(mut self) -> Result<PathBuf, InspectorError> {
         let file = self.file.take().expect("committed once");

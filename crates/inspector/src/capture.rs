@@ -26,11 +26,34 @@ pub struct CaptureOptions {
     pub open_timeout: Duration,
     /// `takeHeapSnapshot` options.
     pub snapshot: SnapshotOptions,
-    /// Have the process write the snapshot itself (`v8.writeHeapSnapshot`, called over the
-    /// inspector) into leakhound's 0600 temporary file instead of streaming it over the
-    /// WebSocket: as fast as an in-process write, but only for a process on this machine
-    /// that can write to the destination directory, and without a tee.
-    pub in_process: bool,
+    /// How the snapshot's bytes reach the file.
+    pub route: RoutePolicy,
+}
+
+/// How a snapshot's bytes reach the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Route {
+    /// `HeapProfiler.takeHeapSnapshot`: V8 sends the JSON in ~100 KB chunks over the
+    /// WebSocket. Works for any target, but costs the process 10-20% more time: every chunk
+    /// becomes a UTF-16 string and a JSON-escaped protocol message on its main thread.
+    Stream,
+    /// The process writes the file itself (`v8.writeHeapSnapshot`, called over the
+    /// inspector) into leakhound's 0600 temporary file, as fast as an in-process write.
+    /// Needs a process that sees this machine's filesystem and may write to the file.
+    InProcess,
+}
+
+/// Which [`Route`] to take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoutePolicy {
+    /// In-process for a PID on this machine that shares our filesystem view (same mount
+    /// namespace and root); streamed otherwise, and streamed when the process cannot write
+    /// the file (another user, a read-only view).
+    Auto,
+    Stream,
+    /// In-process or fail (for a `host:port` target known to be on this machine).
+    InProcess,
 }
 
 impl Default for CaptureOptions {
@@ -41,7 +64,7 @@ impl Default for CaptureOptions {
             inspect_port: DEFAULT_INSPECT_PORT,
             open_timeout: Duration::from_secs(10),
             snapshot: SnapshotOptions::default(),
-            in_process: false,
+            route: RoutePolicy::Auto,
         }
     }
 }
@@ -74,6 +97,8 @@ pub struct CaptureReport {
     /// When leakhound opened it: whether it is closed again (`None` when not ours to close).
     pub inspector_closed: Option<bool>,
     pub gc: bool,
+    /// How the bytes reached the file.
+    pub route: Route,
     /// Things that went wrong without failing the capture.
     pub warnings: Vec<String>,
 }
@@ -87,6 +112,8 @@ fn ser_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error>
 pub enum CaptureEvent {
     Resolved(Resolved),
     CollectingGarbage,
+    /// The snapshot starts, by this route.
+    Taking(Route),
     Snapshot(SnapshotProgress),
     /// fsync and rename.
     Finishing,
@@ -180,6 +207,29 @@ pub async fn capture_snapshot_to_file(
 struct TeeSink<'f, 't> {
     file: &'f mut AtomicFile,
     tee: Option<Box<dyn Write + Send + 't>>,
+    /// Bytes already given to the tee (a route cannot change once it has some).
+    teed: u64,
+}
+
+impl TeeSink<'_, '_> {
+    fn tee_started(&self) -> bool {
+        self.teed > 0
+    }
+
+    fn has_tee(&self) -> bool {
+        self.tee.is_some()
+    }
+
+    /// Gives bytes the process wrote into the file to the tee only.
+    fn feed_tee(&mut self, buf: &[u8]) {
+        if let Some(t) = self.tee.as_mut() {
+            if let Err(e) = t.write_all(buf) {
+                tracing::debug!("tee stopped: {e}");
+                self.tee = None;
+            }
+            self.teed += buf.len() as u64;
+        }
+    }
 }
 
 impl Write for TeeSink<'_, '_> {
@@ -195,6 +245,7 @@ impl Write for TeeSink<'_, '_> {
                 tracing::debug!("tee stopped: {e}");
                 self.tee = None;
             }
+            self.teed += buf.len() as u64;
         }
         Ok(())
     }
@@ -242,16 +293,26 @@ pub async fn capture_series_with(
     let mut first_file = Some(AtomicFile::create(first_path)?);
     let attached = Attached::open(target, &opts.resolve_options()).await?;
     on_event(CaptureEvent::Resolved(attached.resolved.clone()));
-    if opts.in_process {
-        let host = url_host_port(&attached.resolved.ws_url).map(|(h, _)| h);
-        if !host.as_deref().is_some_and(is_loopback) {
+    let on_loopback = url_host_port(&attached.resolved.ws_url)
+        .map(|(h, _)| h)
+        .as_deref()
+        .is_some_and(is_loopback);
+    let mut route = match opts.route {
+        RoutePolicy::Stream => Route::Stream,
+        RoutePolicy::InProcess if !on_loopback => {
             let url = attached.resolved.ws_url.clone();
             let _ = attached.detach(Duration::from_secs(10)).await;
             return Err(InspectorError::Other(format!(
                 "--in-process needs a process on this machine; {url} is not on loopback"
             )));
         }
-    }
+        RoutePolicy::InProcess => Route::InProcess,
+        RoutePolicy::Auto => match target {
+            Target::Pid(pid) if on_loopback && shares_our_filesystem(*pid) => Route::InProcess,
+            _ => Route::Stream,
+        },
+    };
+    let mut route_warnings: Vec<String> = Vec::new();
     let mut cancel = Box::pin(async move {
         match cancel {
             Some(c) => c.await,
@@ -291,6 +352,7 @@ pub async fn capture_series_with(
         let mut sink = TeeSink {
             file: &mut file,
             tee: tee.take(),
+            teed: 0,
         };
         let mut snapshot_duration = Duration::ZERO;
         let work = async {
@@ -299,19 +361,56 @@ pub async fn capture_series_with(
                 attached.session.collect_garbage().await?;
             }
             let t0 = Instant::now();
-            let bytes = if opts.in_process {
-                write_in_process(&attached.session, sink.file.temp_path(), &mut |n| {
+            if route == Route::InProcess {
+                on_event(CaptureEvent::Taking(Route::InProcess));
+                let temp = sink.file.temp_path().to_path_buf();
+                let written = write_in_process(&attached.session, &mut sink, &mut |n| {
                     on_event(CaptureEvent::Snapshot(SnapshotProgress::Bytes(n)))
                 })
-                .await?
-            } else {
-                attached
-                    .session
-                    .take_heap_snapshot_with(opts.snapshot, &mut sink, &mut |p| {
-                        on_event(CaptureEvent::Snapshot(p))
-                    })
-                    .await?
-            };
+                .await;
+                match written {
+                    Ok(bytes) => {
+                        snapshot_duration = t0.elapsed();
+                        return Ok::<u64, InspectorError>(bytes);
+                    }
+                    Err(InspectorError::Protocol { message, .. }) if message.contains("ENOSPC") => {
+                        return Err(InspectorError::file(
+                            sink.file.path(),
+                            std::io::Error::from_raw_os_error(libc::ENOSPC),
+                        ))
+                    }
+                    // The process could not create the file (another user, another view of
+                    // the filesystem, no `v8` module): stream instead, unless forced.
+                    Err(InspectorError::Protocol { message, .. })
+                        if opts.route == RoutePolicy::Auto
+                            && !sink.tee_started()
+                            && cannot_create(&message) =>
+                    {
+                        route_warnings.push(format!(
+                            "the process could not write the snapshot itself ({message}); \
+                             streamed it instead"
+                        ));
+                        route = Route::Stream;
+                        sink.file.reset().map_err(InspectorError::Sink)?;
+                    }
+                    Err(InspectorError::Protocol { message, .. }) => {
+                        return Err(InspectorError::Other(format!(
+                            "the process could not write its snapshot to {}: {message} \
+                             (without --in-process the snapshot is streamed instead)",
+                            temp.display()
+                        )))
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            on_event(CaptureEvent::Taking(Route::Stream));
+            let t0 = Instant::now();
+            let bytes = attached
+                .session
+                .take_heap_snapshot_with(opts.snapshot, &mut sink, &mut |p| {
+                    on_event(CaptureEvent::Snapshot(p))
+                })
+                .await?;
             snapshot_duration = t0.elapsed();
             Ok::<u64, InspectorError>(bytes)
         };
@@ -372,6 +471,7 @@ pub async fn capture_series_with(
                 .unwrap_or_else(|| ws_url.clone())
         ));
     }
+    warnings.extend(route_warnings);
     for w in &warnings {
         tracing::warn!("{w}");
     }
@@ -394,19 +494,23 @@ pub async fn capture_series_with(
             opened_inspector: opened,
             inspector_closed: closed,
             gc: opts.gc,
+            route,
             warnings: warnings.clone(),
         })
         .collect())
 }
 
-/// Asks the process to write its heap snapshot into `temp` (leakhound's 0600 temporary
-/// file: writing truncates it in place, so the mode stays) and returns the bytes written.
-/// `progress` gets the file's size every 250 ms while the process writes.
+/// Asks the process to write its heap snapshot into the sink's temporary file (leakhound's
+/// 0600 file: writing truncates it in place, so the mode stays) and returns the bytes
+/// written. While the process writes, `progress` gets the file's size and a tee (the
+/// engine, with `--analyze`) gets the bytes as they land, so the analysis is ready when the
+/// write ends, as with a streamed capture.
 async fn write_in_process(
     session: &Session,
-    temp: &Path,
+    sink: &mut TeeSink<'_, '_>,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<u64, InspectorError> {
+    let temp = sink.file.temp_path().to_path_buf();
     let path = temp
         .to_str()
         .ok_or_else(|| InspectorError::Other(format!("{}: not a UTF-8 path", temp.display())))?;
@@ -416,32 +520,85 @@ async fn write_in_process(
          ? process.getBuiltinModule('v8') : require('v8'); \
          return v8.writeHeapSnapshot({path_js}); }})()"
     );
-    let evaluate = session.evaluate(&expression);
-    tokio::pin!(evaluate);
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
-    let result = loop {
-        tokio::select! {
-            r = &mut evaluate => break r,
-            _ = tick.tick() => {
-                if let Ok(m) = std::fs::metadata(temp) {
-                    progress(m.len());
+    // Our own read handle: the process's writes append to the file it truncated.
+    let mut tail = if sink.has_tee() {
+        Some(std::fs::File::open(&temp).map_err(|e| InspectorError::file(&temp, e))?)
+    } else {
+        None
+    };
+    let mut buf = Vec::new();
+    let mut feed = |sink: &mut TeeSink<'_, '_>, tail: &mut Option<std::fs::File>| {
+        let Some(f) = tail.as_mut() else { return };
+        buf.resize(1 << 20, 0);
+        loop {
+            match std::io::Read::read(f, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => sink.feed_tee(&buf[..n]),
+                Err(e) => {
+                    tracing::debug!("reading the file the process writes: {e}");
+                    *tail = None;
+                    break;
                 }
             }
         }
     };
-    match result {
-        Ok(_) => {}
-        Err(InspectorError::Protocol { message, .. }) => {
-            return Err(InspectorError::Other(format!(
-                "the process could not write its snapshot to {path}: {message} (without \
-                 --in-process the snapshot is streamed instead)"
-            )))
+    let evaluate = session.evaluate(&expression);
+    tokio::pin!(evaluate);
+    let every = if tail.is_some() { 50 } else { 250 };
+    let mut tick = tokio::time::interval(Duration::from_millis(every));
+    let result = loop {
+        tokio::select! {
+            r = &mut evaluate => break r,
+            _ = tick.tick() => {
+                if let Ok(m) = std::fs::metadata(&temp) {
+                    progress(m.len());
+                }
+                feed(sink, &mut tail);
+            }
         }
-        Err(e) => return Err(e),
-    }
-    std::fs::metadata(temp)
+    };
+    result?;
+    feed(sink, &mut tail);
+    std::fs::metadata(&temp)
         .map(|m| m.len())
-        .map_err(|e| InspectorError::file(temp, e))
+        .map_err(|e| InspectorError::file(&temp, e))
+}
+
+/// Whether a failed in-process write means the process could not create the file at all
+/// (rather than a failure a streamed capture would meet too).
+fn cannot_create(message: &str) -> bool {
+    [
+        "EACCES",
+        "EPERM",
+        "ENOENT",
+        "ENOTDIR",
+        "EROFS",
+        "require is not defined",
+        "Cannot find module",
+    ]
+    .iter()
+    .any(|k| message.contains(k))
+}
+
+/// Whether process `pid` sees the filesystem as we do (same mount namespace and root), so
+/// that it can write into our temporary file by its path. False when we cannot tell.
+pub fn shares_our_filesystem(pid: u32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let same_ns = match (
+        std::fs::read_link(format!("/proc/{pid}/ns/mnt")),
+        std::fs::read_link("/proc/self/ns/mnt"),
+    ) {
+        (Ok(theirs), Ok(ours)) => theirs == ours,
+        _ => false,
+    };
+    let same_root = match (
+        std::fs::metadata(format!("/proc/{pid}/root/")),
+        std::fs::metadata("/"),
+    ) {
+        (Ok(theirs), Ok(ours)) => theirs.dev() == ours.dev() && theirs.ino() == ours.ino(),
+        _ => false,
+    };
+    same_ns && same_root
 }
 
 /// Node's naming: `Heap.<YYYYMMDD>.<HHMMSS>.<pid>.heapsnapshot` (local time).

@@ -36,8 +36,8 @@ mod target;
 pub use atomic::{write_atomic, AtomicFile};
 pub use capture::{
     capture_series_with, capture_snapshot_to_file, capture_snapshot_to_file_with,
-    default_profile_name, default_snapshot_name, explain_disconnect, Attached, CaptureEvent,
-    CaptureHooks, CaptureOptions, CaptureReport,
+    default_profile_name, default_snapshot_name, explain_disconnect, shares_our_filesystem,
+    Attached, CaptureEvent, CaptureHooks, CaptureOptions, CaptureReport, Route, RoutePolicy,
 };
 pub use error::InspectorError;
 pub use pipe::{pipe, ChannelReader, ChannelWriter};

@@ -1,4 +1,4 @@
-//! `leakhound snapshot`: a heap snapshot of a live Node process, streamed to disk.
+//! `leakhound snapshot`: a heap snapshot of a live Node process, written atomically to disk.
 
 use super::{CmdResult, Status};
 use crate::output;
@@ -6,8 +6,8 @@ use anyhow::Context;
 use indicatif::ProgressBar;
 use leakhound_inspector::{
     capture_series_with, capture_snapshot_to_file_with, default_snapshot_name, pipe, CaptureEvent,
-    CaptureHooks, CaptureOptions, CaptureReport, HostPolicy, SnapshotOptions, SnapshotProgress,
-    Target,
+    CaptureHooks, CaptureOptions, CaptureReport, HostPolicy, Route, RoutePolicy, SnapshotOptions,
+    SnapshotProgress, Target,
 };
 use serde::Serialize;
 use std::io::IsTerminal;
@@ -21,8 +21,11 @@ use std::time::Duration;
 /// 127.0.0.1:9229, or the port it was started with via --inspect-port), takes the snapshot
 /// and turns the inspector off again, so the process is left as it was found.
 ///
-/// The snapshot is streamed to a temporary file (mode 0600) beside FILE and renamed when
-/// complete; on any failure the partial file is removed.
+/// The snapshot goes to a temporary file (mode 0600) beside FILE and is renamed when
+/// complete; on any failure the partial file is removed. A PID on this machine writes that
+/// file itself (v8.writeHeapSnapshot, called over the inspector: as fast as an in-process
+/// write); other targets, or a process that cannot write the file, stream it over the
+/// inspector (HeapProfiler.takeHeapSnapshot, 10-20% slower for the process).
 ///
 /// SECURITY: the inspector gives code execution to anyone who can reach it. leakhound only
 /// connects to loopback addresses unless --host names another host, and it closes an
@@ -45,14 +48,20 @@ pub struct Args {
     pub no_gc: bool,
 
     /// Parse the snapshot while it arrives and print a summary when the capture ends.
-    #[arg(long, conflicts_with = "in_process")]
+    #[arg(long)]
     pub analyze: bool,
 
-    /// Have the process write the snapshot itself (v8.writeHeapSnapshot, called over the
-    /// inspector) into leakhound's 0600 temporary file instead of streaming it over the
-    /// WebSocket: as fast as an in-process write (streaming costs node 10-15% more time).
-    /// The process must run on this machine and be able to write to FILE's directory.
+    /// Always stream the snapshot over the WebSocket (HeapProfiler.takeHeapSnapshot).
+    /// By default a PID on this machine writes the snapshot itself (v8.writeHeapSnapshot,
+    /// called over the inspector) into leakhound's 0600 temporary file, which is 10-20%
+    /// faster for the process; other targets, and processes that cannot write the file
+    /// (another user, a container's filesystem), are streamed.
     #[arg(long)]
+    pub stream: bool,
+
+    /// Have the process write the snapshot itself even when the target is HOST:PORT or a
+    /// ws:// URL (it must run on this machine and be able to write to FILE's directory).
+    #[arg(long, conflicts_with = "stream")]
     pub in_process: bool,
 
     /// Port the process opens its inspector on after SIGUSR1 (its own --inspect-port).
@@ -129,7 +138,13 @@ pub fn run(args: Args) -> CmdResult {
             report_progress: !args.json && std::io::stderr().is_terminal(),
             ..SnapshotOptions::default()
         },
-        in_process: args.in_process,
+        route: if args.stream {
+            RoutePolicy::Stream
+        } else if args.in_process {
+            RoutePolicy::InProcess
+        } else {
+            RoutePolicy::Auto
+        },
     };
     let pid = match target {
         Target::Pid(pid) => Some(pid),
@@ -166,7 +181,7 @@ pub fn run(args: Args) -> CmdResult {
         (None, None)
     };
 
-    let progress = Progress::new(args.json, args.in_process);
+    let progress = Progress::new(args.json);
     let mut events = progress.clone();
     let hooks = CaptureHooks {
         on_event: Some(Box::new(move |e| events.on_event(e))),
@@ -238,7 +253,7 @@ fn run_series(args: &Args, target: &Target, opts: &CaptureOptions, pid: Option<u
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let progress = Progress::new(args.json, args.in_process);
+    let progress = Progress::new(args.json);
     let mut events = progress.clone();
     let hooks = CaptureHooks {
         on_event: Some(Box::new(move |e| events.on_event(e))),
@@ -292,6 +307,10 @@ fn print_report(r: &CaptureReport) {
         output::fmt_bytes(r.bytes),
         r.duration.as_secs_f64()
     );
+    match r.route {
+        Route::InProcess => println!("  written by the process itself (v8.writeHeapSnapshot)"),
+        Route::Stream => println!("  streamed over the inspector (HeapProfiler.takeHeapSnapshot)"),
+    }
     if r.opened_inspector {
         let state = match r.inspector_closed {
             Some(true) => "closed again",
@@ -368,12 +387,12 @@ struct Progress {
     bar: std::sync::Arc<std::sync::Mutex<ProgressBar>>,
     phase: std::sync::Arc<std::sync::Mutex<u8>>,
     quiet: bool,
-    /// The process writes the file itself (`--in-process`): bytes grow on disk, not arrive.
-    in_process: bool,
+    /// The process writes the file itself: bytes grow on disk, they do not arrive.
+    in_process: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Progress {
-    fn new(quiet: bool, in_process: bool) -> Progress {
+    fn new(quiet: bool) -> Progress {
         let bar = if quiet {
             ProgressBar::hidden()
         } else {
@@ -383,7 +402,7 @@ impl Progress {
             bar: std::sync::Arc::new(std::sync::Mutex::new(bar)),
             phase: std::sync::Arc::new(std::sync::Mutex::new(0)),
             quiet,
-            in_process,
+            in_process: Default::default(),
         }
     }
 
@@ -417,6 +436,12 @@ impl Progress {
                 };
                 self.with_bar(|b| b.set_message(format!("Connected to {}{how}", r.ws_url)));
             }
+            CaptureEvent::Taking(route) => {
+                self.in_process.store(
+                    route == Route::InProcess,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+            }
             CaptureEvent::CollectingGarbage => {
                 self.with_bar(|b| b.set_message("Collecting garbage"));
             }
@@ -445,7 +470,7 @@ impl Progress {
             CaptureEvent::Snapshot(SnapshotProgress::Bytes(n)) => {
                 if *phase < 2 {
                     *phase = 2;
-                    let label = if self.in_process {
+                    let label = if self.in_process.load(std::sync::atomic::Ordering::Relaxed) {
                         "The process is writing its snapshot"
                     } else {
                         "Receiving the snapshot"

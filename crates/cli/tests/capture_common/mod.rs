@@ -38,9 +38,21 @@ pub struct NodeApp {
 impl NodeApp {
     /// `node <node_args> tests/capture/<script> <args>`; waits for its JSON ready line.
     pub fn spawn(node_args: &[&str], script_name: &str, args: &[&str]) -> NodeApp {
-        let mut child = Command::new("node")
+        Self::spawn_script(node_args, &script(script_name), args, |_| {})
+    }
+
+    /// [`NodeApp::spawn`] of any script, with the command adjusted first (e.g. another uid).
+    pub fn spawn_script(
+        node_args: &[&str],
+        script: &std::path::Path,
+        args: &[&str],
+        configure: impl FnOnce(&mut Command),
+    ) -> NodeApp {
+        let mut cmd = Command::new("node");
+        configure(&mut cmd);
+        let mut child = cmd
             .args(node_args)
-            .arg(script(script_name))
+            .arg(script)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
