@@ -337,36 +337,28 @@ fn header(file: &File) -> io::Result<Option<(Meta, u64)>> {
     let mut progress = |_| {};
     let mut sc = Scanner::new(&mut src, &mut progress);
     let mut decoder = StringDecoder::default();
-    let parsed = (|| -> Result<Option<(Meta, u64)>, ParseError> {
-        if sc.skip_ws()? != Some(b'{') {
-            return Ok(None);
+    // `{` or `,` (skipping whitespace), then `"key":`; false when something else is there.
+    let mut key = |sc: &mut Scanner<'_>, before: u8, key: &[u8]| -> Result<bool, ParseError> {
+        for want in [before, b'"'] {
+            if sc.skip_ws()? != Some(want) {
+                return Ok(false);
+            }
+            sc.bump();
         }
-        sc.bump();
-        if sc.skip_ws()? != Some(b'"') {
-            return Ok(None);
-        }
-        sc.bump();
-        decoder.read(&mut sc, "a top-level key")?;
-        if decoder.bytes() != b"snapshot" {
-            return Ok(None);
+        decoder.read(sc, "a top-level key")?;
+        if decoder.bytes() != key {
+            return Ok(false);
         }
         sc.expect(b':', "the top-level object")?;
+        Ok(true)
+    };
+    let parsed = (|| -> Result<Option<(Meta, u64)>, ParseError> {
+        if !key(&mut sc, b'{', b"snapshot")? {
+            return Ok(None);
+        }
         let bytes = sc.copy_object(64 << 20, "the snapshot header")?;
         let meta = Meta::from_json(&bytes)?;
-        if sc.skip_ws()? != Some(b',') {
-            return Ok(None);
-        }
-        sc.bump();
-        if sc.skip_ws()? != Some(b'"') {
-            return Ok(None);
-        }
-        sc.bump();
-        decoder.read(&mut sc, "a top-level key")?;
-        if decoder.bytes() != b"nodes" {
-            return Ok(None);
-        }
-        sc.expect(b':', "the top-level object")?;
-        if sc.skip_ws()? != Some(b'[') {
+        if !key(&mut sc, b',', b"nodes")? || sc.skip_ws()? != Some(b'[') {
             return Ok(None);
         }
         Ok(Some((meta, sc.offset())))
