@@ -10,6 +10,26 @@ fn report(stdout: &str) -> serde_json::Value {
     serde_json::from_str(stdout).unwrap_or_else(|e| panic!("bad JSON report ({e}): {stdout}"))
 }
 
+/// `leakhound snapshot PID -o OUT --inspect-port PORT EXTRA...`: (exit code, stdout, stderr).
+fn snapshot_pid(
+    pid: u32,
+    out: &std::path::Path,
+    port: u16,
+    extra: &[&str],
+) -> (i32, String, String) {
+    let (pid, port) = (pid.to_string(), port.to_string());
+    let mut args = vec![
+        "snapshot",
+        &pid,
+        "-o",
+        out.to_str().unwrap(),
+        "--inspect-port",
+        &port,
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
 /// Checks the written snapshot: mode 0600, size as reported, parsed by the engine, no
 /// temporary file left beside it.
 fn check_file(dir: &std::path::Path, name: &str, rep: &serde_json::Value) -> usize {
@@ -31,15 +51,7 @@ fn idle_process_by_pid_opens_and_closes_its_inspector() {
     assert!(json_list(port).is_none(), "inspector must start closed");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("idle.heapsnapshot");
-    let (code, stdout, stderr) = run(&[
-        "snapshot",
-        &app.pid.to_string(),
-        "-o",
-        out.to_str().unwrap(),
-        "--inspect-port",
-        &port.to_string(),
-        "--json",
-    ]);
+    let (code, stdout, stderr) = snapshot_pid(app.pid, &out, port, &["--json"]);
     assert_eq!(code, 0, "stderr: {stderr}");
     let rep = report(&stdout);
     assert_eq!(rep["pid"].as_u64(), Some(app.pid as u64));
@@ -54,15 +66,7 @@ fn idle_process_by_pid_opens_and_closes_its_inspector() {
 
     // And it can be done again (the inspector opens a second time).
     let out2 = dir.path().join("again.heapsnapshot");
-    let (code, _, stderr) = run(&[
-        "snapshot",
-        &app.pid.to_string(),
-        "-o",
-        out2.to_str().unwrap(),
-        "--inspect-port",
-        &port.to_string(),
-        "--no-gc",
-    ]);
+    let (code, _, stderr) = snapshot_pid(app.pid, &out2, port, &["--no-gc"]);
     assert_eq!(code, 0, "second capture; stderr: {stderr}");
     assert!(!port_open(port));
     app.assert_serving();
@@ -78,16 +82,7 @@ fn hundred_mb_http_server_keeps_serving_and_analyze_streams() {
     let out = dir.path().join("big.heapsnapshot");
     // Serve HTTP during the capture too: a request issued while V8 walks the heap is
     // answered once the snapshot is done.
-    let (code, stdout, stderr) = run(&[
-        "snapshot",
-        &app.pid.to_string(),
-        "-o",
-        out.to_str().unwrap(),
-        "--inspect-port",
-        &port.to_string(),
-        "--analyze",
-        "--json",
-    ]);
+    let (code, stdout, stderr) = snapshot_pid(app.pid, &out, port, &["--analyze", "--json"]);
     assert_eq!(code, 0, "stderr: {stderr}");
     let rep = report(&stdout);
     assert_eq!(rep["inspector_closed"], true);
@@ -260,16 +255,7 @@ fn sigusr1_taken_by_the_app_times_out_clearly() {
     let mut app = NodeApp::spawn(&[&inspect], "app.js", &["--own-sigusr1"]);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("x.heapsnapshot");
-    let (code, _, stderr) = run(&[
-        "snapshot",
-        &app.pid.to_string(),
-        "-o",
-        out.to_str().unwrap(),
-        "--inspect-port",
-        &port.to_string(),
-        "--open-timeout",
-        "2",
-    ]);
+    let (code, _, stderr) = snapshot_pid(app.pid, &out, port, &["--open-timeout", "2"]);
     assert_error(code, &stderr, "did not open its inspector");
     assert!(stderr.contains("disabled"), "{stderr}");
     app.assert_serving();
@@ -417,14 +403,7 @@ fn unwritable_destination_fails_before_touching_the_process() {
         }
     };
     let out = dir.join("x.heapsnapshot");
-    let (code, _, stderr) = run(&[
-        "snapshot",
-        &app.pid.to_string(),
-        "-o",
-        out.to_str().unwrap(),
-        "--inspect-port",
-        &port.to_string(),
-    ]);
+    let (code, _, stderr) = snapshot_pid(app.pid, &out, port, &[]);
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains(out.to_str().unwrap()),
@@ -451,14 +430,7 @@ fn disk_full_removes_the_partial_file_and_closes_the_inspector() {
     let inspect = format!("--inspect-port={port}");
     let mut app = NodeApp::spawn(&[&inspect], "app.js", &[]);
     let out = fs.path().join("full.heapsnapshot");
-    let (code, _, stderr) = run(&[
-        "snapshot",
-        &app.pid.to_string(),
-        "-o",
-        out.to_str().unwrap(),
-        "--inspect-port",
-        &port.to_string(),
-    ]);
+    let (code, _, stderr) = snapshot_pid(app.pid, &out, port, &[]);
     assert_error(code, &stderr, "No space left on device");
     assert!(stderr.contains(out.to_str().unwrap()), "{stderr}");
     assert!(entries(fs.path()).is_empty(), "{:?}", entries(fs.path()));
@@ -566,16 +538,7 @@ fn in_process_capture_writes_a_private_file_and_leaves_the_process_as_found() {
     let mut app = NodeApp::spawn(&[&inspect], "app.js", &[]);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("inproc.heapsnapshot");
-    let (code, stdout, stderr) = run(&[
-        "snapshot",
-        &app.pid.to_string(),
-        "-o",
-        out.to_str().unwrap(),
-        "--inspect-port",
-        &port.to_string(),
-        "--in-process",
-        "--json",
-    ]);
+    let (code, stdout, stderr) = snapshot_pid(app.pid, &out, port, &["--in-process", "--json"]);
     assert_eq!(code, 0, "stderr: {stderr}");
     let rep = report(&stdout);
     assert_eq!(rep["opened_inspector"], true);
@@ -593,17 +556,12 @@ fn in_process_capture_writes_a_private_file_and_leaves_the_process_as_found() {
     // --stream takes the WebSocket route, and --analyze works on both.
     let dir = tempfile::tempdir().unwrap();
     let streamed = dir.path().join("streamed.heapsnapshot");
-    let (code, stdout, stderr) = run(&[
-        "snapshot",
-        &app.pid.to_string(),
-        "-o",
-        streamed.to_str().unwrap(),
-        "--inspect-port",
-        &port.to_string(),
-        "--stream",
-        "--analyze",
-        "--json",
-    ]);
+    let (code, stdout, stderr) = snapshot_pid(
+        app.pid,
+        &streamed,
+        port,
+        &["--stream", "--analyze", "--json"],
+    );
     assert_eq!(code, 0, "stderr: {stderr}");
     let rep = report(&stdout);
     assert_eq!(rep["route"], "stream");
@@ -647,15 +605,7 @@ fn a_process_that_cannot_write_the_file_is_streamed_instead() {
     });
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("fallback.heapsnapshot");
-    let (code, stdout, stderr) = run(&[
-        "snapshot",
-        &app.pid.to_string(),
-        "-o",
-        out.to_str().unwrap(),
-        "--inspect-port",
-        &port.to_string(),
-        "--json",
-    ]);
+    let (code, stdout, stderr) = snapshot_pid(app.pid, &out, port, &["--json"]);
     assert_eq!(code, 0, "stderr: {stderr}");
     let rep = report(&stdout);
     assert_eq!(rep["route"], "stream");
@@ -667,15 +617,12 @@ fn a_process_that_cannot_write_the_file_is_streamed_instead() {
     app.assert_serving();
 
     // Forced, the in-process route fails clearly instead.
-    let (code, _, stderr) = run(&[
-        "snapshot",
-        &app.pid.to_string(),
-        "-o",
-        dir.path().join("forced.heapsnapshot").to_str().unwrap(),
-        "--inspect-port",
-        &port.to_string(),
-        "--in-process",
-    ]);
+    let (code, _, stderr) = snapshot_pid(
+        app.pid,
+        &dir.path().join("forced.heapsnapshot"),
+        port,
+        &["--in-process"],
+    );
     assert_error(code, &stderr, "could not write its snapshot");
     assert!(!port_open(port), "inspector port still open");
     app.assert_serving();

@@ -306,7 +306,14 @@ pub fn find_in(summaries: &[SnapshotSummary], last: &HeapSnapshot, opts: &FindOp
     holders.sort_unstable();
     for holder in holders {
         let mut cands = by_holder.remove(&holder).unwrap_or_default();
-        cands.sort_by_key(|c| std::cmp::Reverse(c.priority));
+        // Strongest first; ties in a fixed order (detectors may emit in hash order), so the
+        // merged evidence reads the same on every run.
+        cands.sort_by(|a, b| {
+            b.priority
+                .cmp(&a.priority)
+                .then_with(|| a.class.cmp(&b.class))
+                .then_with(|| a.evidence.cmp(&b.evidence))
+        });
         let main = cands.remove(0);
         let mut evidence = main.evidence.clone();
         for other in &cands {

@@ -10,6 +10,7 @@ use crate::graph::{self, Names};
 use crate::idset::IdSet;
 use crate::model::SnapshotInfo;
 use leakhound_snapshot::{EdgeType, HeapSnapshot, NodeType};
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// Objects retaining at least this much are tracked by id (retained size per snapshot).
@@ -161,55 +162,33 @@ fn summarize_untimed(snap: &HeapSnapshot, path: &str, file_size: u64) -> Snapsho
         .copied()
         .unwrap_or(0);
 
-    let mut containers = Vec::new();
-    let mut listeners = Vec::new();
-    let mut retained = Vec::new();
-    let mut fingerprints = Vec::new();
-    let mut pending_promises = 0u64;
-    let mut stores: Vec<u32> = Vec::new();
     let track_stores = names.resource_store != u32::MAX;
-    for node in 0..n as u32 {
-        let ty = raw.node_types[node as usize];
-        let id = raw.node_ids[node as usize];
-        if (id / 2).is_multiple_of(FINGERPRINT_EVERY) {
-            fingerprints.push((id, fingerprint(ty, raw.node_name(node))));
-        }
-        if !matches!(ty, NodeType::Object | NodeType::Closure) {
-            continue;
-        }
-        if graph::is_pending_promise(raw, &names, node) {
-            pending_promises += 1;
-        }
-        if track_stores && ty == NodeType::Object {
-            stores.extend(graph::resource_stores(raw, &names, node));
-        }
-        let ret = snap.retained_size(node);
-        if let Some((kind, entries)) = graph::container_entries(raw, &names, node) {
-            containers.push(ContainerStat {
-                id,
-                ordinal: node,
-                kind,
-                entries,
-                retained: ret,
-            });
-        } else if ret >= TRACK_RETAINED_MIN {
-            retained.push((id, ret));
-        }
-        if ty == NodeType::Object {
-            if let Some(events) = graph::events_object(raw, &names, node) {
-                let events_id = raw.node_ids[events as usize];
-                for (event, target) in graph::event_listeners(raw, &names, events) {
-                    listeners.push(ListenerStat {
-                        events_id,
-                        events_ordinal: events,
-                        event,
-                        count: graph::listener_count(raw, target),
-                        retained: snap.retained_size(target),
-                    });
-                }
-            }
-        }
+    // One pass over the nodes, in parallel over ranges; every list is sorted afterwards.
+    const RANGE: u32 = 1 << 16;
+    let parts: Vec<NodeScan> = (0..(n as u32).div_ceil(RANGE))
+        .into_par_iter()
+        .map(|k| {
+            let end = ((k + 1) * RANGE).min(n as u32);
+            scan_nodes(snap, &names, track_stores, k * RANGE..end)
+        })
+        .collect();
+    let mut all = NodeScan::default();
+    for p in parts {
+        all.containers.extend(p.containers);
+        all.listeners.extend(p.listeners);
+        all.retained.extend(p.retained);
+        all.fingerprints.extend(p.fingerprints);
+        all.stores.extend(p.stores);
+        all.pending_promises += p.pending_promises;
     }
+    let NodeScan {
+        mut containers,
+        mut listeners,
+        mut retained,
+        mut fingerprints,
+        mut stores,
+        pending_promises,
+    } = all;
     containers.sort_unstable_by_key(|c| c.id);
     retained.sort_unstable_by_key(|r| r.0);
     listeners.sort_by(|a, b| (a.events_id, &a.event).cmp(&(b.events_id, &b.event)));
@@ -267,4 +246,69 @@ fn summarize_untimed(snap: &HeapSnapshot, path: &str, file_size: u64) -> Snapsho
         pending_promises,
         async_stores: stores.len() as u64,
     }
+}
+
+/// What one range of nodes contributes to a summary.
+#[derive(Default)]
+struct NodeScan {
+    containers: Vec<ContainerStat>,
+    listeners: Vec<ListenerStat>,
+    retained: Vec<(u32, u64)>,
+    fingerprints: Vec<(u32, u32)>,
+    stores: Vec<u32>,
+    pending_promises: u64,
+}
+
+fn scan_nodes(
+    snap: &HeapSnapshot,
+    names: &Names,
+    track_stores: bool,
+    range: std::ops::Range<u32>,
+) -> NodeScan {
+    let raw = snap.raw();
+    let mut out = NodeScan::default();
+    for node in range {
+        let ty = raw.node_types[node as usize];
+        let id = raw.node_ids[node as usize];
+        if (id / 2).is_multiple_of(FINGERPRINT_EVERY) {
+            out.fingerprints
+                .push((id, fingerprint(ty, raw.node_name(node))));
+        }
+        if !matches!(ty, NodeType::Object | NodeType::Closure) {
+            continue;
+        }
+        if graph::is_pending_promise(raw, names, node) {
+            out.pending_promises += 1;
+        }
+        if track_stores && ty == NodeType::Object {
+            out.stores.extend(graph::resource_stores(raw, names, node));
+        }
+        let ret = snap.retained_size(node);
+        if let Some((kind, entries)) = graph::container_entries(raw, names, node) {
+            out.containers.push(ContainerStat {
+                id,
+                ordinal: node,
+                kind,
+                entries,
+                retained: ret,
+            });
+        } else if ret >= TRACK_RETAINED_MIN {
+            out.retained.push((id, ret));
+        }
+        if ty == NodeType::Object {
+            if let Some(events) = graph::events_object(raw, names, node) {
+                let events_id = raw.node_ids[events as usize];
+                for (event, target) in graph::event_listeners(raw, names, events) {
+                    out.listeners.push(ListenerStat {
+                        events_id,
+                        events_ordinal: events,
+                        event,
+                        count: graph::listener_count(raw, target),
+                        retained: snap.retained_size(target),
+                    });
+                }
+            }
+        }
+    }
+    out
 }
