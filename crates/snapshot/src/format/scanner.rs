@@ -443,16 +443,21 @@ impl UintArray {
         let mut expect_value = self.expect_value;
         let result = loop {
             if expect_value {
-                // Fast lane for V8's layout: short numbers directly followed by ','. One
-                // 8-byte load finds the digits, their value and the separator.
+                // Fast lane for V8's layout: numbers of up to 15 digits followed by ',' or by
+                // the "\n," that ends every node and edge record. One or two 8-byte loads find
+                // the digits and their value; anything else goes to the general path below.
+                i = block_lane(buf, i, out, limit);
                 while out.len() < limit && len.saturating_sub(i) >= 32 {
-                    let Some(chunk) = load8(buf, i) else { break };
-                    let n = leading_digits(chunk);
-                    if n == 0 || n == 8 || (chunk >> (8 * n)) as u8 != b',' {
+                    let Some((value, end)) = fast_number(buf, i) else {
                         break;
-                    }
-                    out.push(digits_value(chunk, n));
-                    i += n + 1;
+                    };
+                    let step = match (buf[end], buf[end + 1]) {
+                        (b',', _) => 1,
+                        (b'\n', b',') => 2,
+                        _ => break,
+                    };
+                    out.push(value);
+                    i = end + step;
                 }
                 if out.len() >= limit {
                     break Ok(());
@@ -618,6 +623,130 @@ fn digits_value(chunk: u64, n: usize) -> u64 {
     (v.wrapping_mul(10_000).wrapping_add(v >> 32)) & 0xFFFF_FFFF
 }
 
+/// Bytes [`block_lane`] reads past the start of a 64-byte block (the second load of a
+/// 16-digit number that starts at byte 63).
+const BLOCK_READ: usize = 80;
+
+/// Scans the numbers at `buf[i..]` (which must start with a digit) 64 bytes at a time while
+/// the input keeps V8's layout: numbers of up to 16 digits separated by "," or "\n,".
+/// Byte masks (digit, comma, newline) give every number's start and end at once, so the
+/// numbers are decoded independently instead of each waiting for the previous one's length.
+/// Returns the start of the first number it did not take; the per-number lane and the
+/// general path go on from there (and report any error).
+#[inline(always)]
+fn block_lane(buf: &[u8], mut i: usize, out: &mut Vec<u64>, limit: usize) -> usize {
+    while out.len() < limit && buf.len().saturating_sub(i) >= BLOCK_READ {
+        let block: &[u8; 64] = buf[i..i + 64].try_into().expect("64 bytes");
+        let (digit, comma, newline) = classify64(block);
+        // Where the layout breaks: any other byte, '\n' not before ',', ',' not before a
+        // digit. Byte 63's successor is unknown, so it counts as broken too.
+        let broken = !(digit | comma | newline)
+            | (newline & !(comma >> 1))
+            | (comma & !(digit >> 1))
+            | (1 << 63);
+        let first_broken = broken.trailing_zeros();
+        let starts = digit & !(digit << 1);
+        let ends = digit & !(digit >> 1);
+        // A number is taken when the next number starts at or before the first broken
+        // byte: then its digits and the separator after it are all checked.
+        let usable = starts & (u64::MAX >> (63 - first_broken));
+        if usable & 1 == 0 || usable.count_ones() < 2 {
+            break;
+        }
+        let next_block = 63 - usable.leading_zeros();
+        let mut todo = usable & !(1u64 << next_block);
+        let mut ends = ends;
+        while todo != 0 {
+            let start = todo.trailing_zeros() as usize;
+            let end = ends.trailing_zeros() as usize;
+            let n = end + 1 - start;
+            let at = i + start;
+            if out.len() >= limit || n > 16 {
+                return at;
+            }
+            let first = load8(buf, at).expect("inside the block");
+            let value = if n <= 8 {
+                digits_value(first, n)
+            } else {
+                let second = load8(buf, at + 8).expect("inside BLOCK_READ");
+                digits_value(first, 8) * POW10[n - 8] + digits_value(second, n - 8)
+            };
+            out.push(value);
+            todo &= todo - 1;
+            ends &= ends - 1;
+        }
+        i += next_block as usize;
+    }
+    i
+}
+
+/// Bit k of the three masks says whether byte k of `block` is a digit, ',' or '\n'.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn classify64(block: &[u8; 64]) -> (u64, u64, u64) {
+    use std::arch::x86_64::*;
+    let (mut digit, mut comma, mut newline) = (0u64, 0u64, 0u64);
+    // SAFETY: SSE2 is part of the x86_64 baseline, and each unaligned 16-byte load reads
+    // inside `block`.
+    unsafe {
+        let zero = _mm_set1_epi8(b'0' as i8);
+        let nine = _mm_set1_epi8(9);
+        let comma_byte = _mm_set1_epi8(b',' as i8);
+        let newline_byte = _mm_set1_epi8(b'\n' as i8);
+        for k in 0..4 {
+            let v = _mm_loadu_si128(block.as_ptr().add(16 * k) as *const __m128i);
+            // A digit is a byte whose distance above '0' (wrapping) is at most 9.
+            let above_zero = _mm_sub_epi8(v, zero);
+            let is_digit = _mm_cmpeq_epi8(_mm_min_epu8(above_zero, nine), above_zero);
+            let shift = 16 * k;
+            digit |= u64::from(_mm_movemask_epi8(is_digit) as u16) << shift;
+            comma |= u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, comma_byte)) as u16) << shift;
+            newline |=
+                u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, newline_byte)) as u16) << shift;
+        }
+    }
+    (digit, comma, newline)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn classify64(block: &[u8; 64]) -> (u64, u64, u64) {
+    classify64_scalar(block)
+}
+
+#[cfg_attr(all(target_arch = "x86_64", not(test)), allow(dead_code))]
+fn classify64_scalar(block: &[u8; 64]) -> (u64, u64, u64) {
+    let (mut digit, mut comma, mut newline) = (0u64, 0u64, 0u64);
+    for (k, &b) in block.iter().enumerate() {
+        digit |= u64::from(b.is_ascii_digit()) << k;
+        comma |= u64::from(b == b',') << k;
+        newline |= u64::from(b == b'\n') << k;
+    }
+    (digit, comma, newline)
+}
+
+/// The value and end of the 1..=15 digits at `buf[i..]`, from one or two 8-byte loads, or
+/// `None` (no digit, 16 or more digits, fewer than 16 bytes left) for the general path.
+#[inline(always)]
+fn fast_number(buf: &[u8], i: usize) -> Option<(u64, usize)> {
+    let chunk = load8(buf, i)?;
+    let n = leading_digits(chunk);
+    match n {
+        0 => None,
+        1..=7 => Some((digits_value(chunk, n), i + n)),
+        _ => {
+            let next = load8(buf, i + 8)?;
+            let m = leading_digits(next);
+            let high = digits_value(chunk, 8);
+            match m {
+                0 => Some((high, i + 8)),
+                1..=7 => Some((high * POW10[m] + digits_value(next, m), i + 8 + m)),
+                _ => None,
+            }
+        }
+    }
+}
+
 /// Parses the digits at `buf[i..]` eight bytes at a time when at least 32 bytes remain.
 /// Returns the value and the end position, or `None` (no digit, more than 19 digits, or
 /// too close to the end of the chunk) to let the scalar loop decide.
@@ -712,6 +841,138 @@ mod tests {
                 text.len() as f64 / 1e6 / cpu_secs
             );
         }
+    }
+
+    /// Reads a whole array with `UintArray` in batches of `batch`, from chunks of `chunk`.
+    fn scan_array(text: &[u8], chunk: usize, batch: usize) -> Result<Vec<u64>, ()> {
+        let mut src = ReadSource::new(text, chunk);
+        let mut progress = |_| {};
+        let mut sc = Scanner::new(&mut src, &mut progress);
+        sc.expect(b'[', "t").map_err(|_| ())?;
+        let mut arr = UintArray::new("t");
+        let mut all = Vec::new();
+        let mut out = Vec::new();
+        while !arr.done {
+            out.clear();
+            arr.fill(&mut sc, &mut out, batch).map_err(|_| ())?;
+            all.extend_from_slice(&out);
+        }
+        Ok(all)
+    }
+
+    /// The grammar `UintArray` accepts, read the plain way: `[`, unsigned integers (leading
+    /// zeros allowed) fitting u64 separated by `,`, whitespace around any token, `]`.
+    fn reference_array(text: &[u8]) -> Result<Vec<u64>, ()> {
+        let text = std::str::from_utf8(text).map_err(|_| ())?;
+        let inner = text.strip_prefix('[').ok_or(())?;
+        let close = inner.find(']').ok_or(())?;
+        let (body, _) = inner.split_at(close);
+        if body.trim_matches(is_ws_char).is_empty() {
+            return Ok(Vec::new());
+        }
+        body.split(',')
+            .map(|token| {
+                let t = token.trim_matches(is_ws_char);
+                if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(());
+                }
+                t.parse::<u64>().map_err(|_| ())
+            })
+            .collect()
+    }
+
+    fn is_ws_char(c: char) -> bool {
+        c.is_ascii() && is_ws(c as u8)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+        /// Every lane (64-byte blocks, single numbers, the general path, chunk boundaries)
+        /// gives the plain reader's values, and errors exactly where it does.
+        #[test]
+        fn lanes_agree_with_the_plain_reader(
+            numbers in proptest::collection::vec((1u32..=400, proptest::prelude::any::<u64>(), 0u16..2000), 0..300),
+            corruptions in proptest::collection::vec((proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>()), 0..2),
+            chunk in proptest::prop_oneof![1usize..40, 60usize..200, proptest::strategy::Just(CHUNK_SIZE)],
+            batch in proptest::prop_oneof![1usize..5, proptest::strategy::Just(3072usize)],
+        ) {
+            let mut text = String::from("[");
+            for (k, (digits, value, sep)) in numbers.iter().enumerate() {
+                if k > 0 {
+                    // Mostly V8's separators, sometimes other whitespace, rarely a broken one.
+                    text.push_str(match sep {
+                        0..=999 => ",",
+                        1000..=1799 => "\n,",
+                        1800..=1899 => " , ",
+                        1900..=1995 => ",\n",
+                        1996 => ",,",
+                        1997 => "\n\n,",
+                        1998 => "\n",
+                        _ => ",\n,",
+                    });
+                }
+                // Lengths 1..=20 digits (V8 writes at most 10); rarely one that overflows u64.
+                let full = value.to_string();
+                let cut = (*digits as usize % 20 + 1).min(full.len());
+                text.push_str(&full[..cut]);
+                if *digits == 400 {
+                    text.push_str("99");
+                }
+            }
+            text.push(']');
+            let mut bytes = text.into_bytes();
+            for (at, b) in corruptions {
+                let i = at % bytes.len();
+                bytes[i] = match b % 4 {
+                    0 => b',',
+                    1 => b'\n',
+                    2 => b'0' + b % 10,
+                    _ => b,
+                };
+            }
+            let want = reference_array(&bytes);
+            let got = scan_array(&bytes, chunk, batch);
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn classify64_matches_the_scalar_masks() {
+        let mut block = [0u8; 64];
+        for round in 0..256u32 {
+            for (k, b) in block.iter_mut().enumerate() {
+                *b = (round as usize * 131 + k * 37) as u8 ^ (k as u8).rotate_left(round % 8);
+            }
+            block[(round % 64) as usize] = b',';
+            block[(round * 7 % 64) as usize] = b'\n';
+            block[(round * 13 % 64) as usize] = b'0' + (round % 10) as u8;
+            assert_eq!(classify64(&block), classify64_scalar(&block));
+        }
+    }
+
+    #[test]
+    fn block_lane_reads_v8_records() {
+        // Numbers of every length up to 16 digits around the 64-byte block edges.
+        let mut text = String::from("[");
+        let mut values = Vec::new();
+        let mut x: u64 = 3;
+        for k in 0..5000u64 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let v = (x >> 8) % 10u64.pow((k % 16) as u32 + 1);
+            if k > 0 {
+                text.push_str(if k % 3 == 0 { "\n," } else { "," });
+            }
+            text.push_str(&v.to_string());
+            values.push(v);
+        }
+        text.push(']');
+        assert_eq!(
+            scan_array(text.as_bytes(), CHUNK_SIZE, 3072),
+            Ok(values.clone())
+        );
+        assert_eq!(scan_array(text.as_bytes(), 97, 7), Ok(values));
     }
 
     #[test]
