@@ -26,30 +26,62 @@ pub struct DominatorTree {
     pub unreachable: usize,
 }
 
+/// Runs Lengauer–Tarjan: [`dfs_from_root`] then [`finish`].
 pub fn build(
     raw: &RawSnapshot,
     retainers: &Retainers,
     essential: &BitVec,
     self_sizes: &[u64],
 ) -> DominatorTree {
-    let node_count = raw.node_count();
-    let len = node_count + 1;
-    let mut parent = vec![0u32; len];
-    let mut ancestor = vec![0u32; len];
-    let mut vertex = vec![0u32; len];
-    let mut label = vec![0u32; len];
-    let mut semi = vec![0u32; len];
-    let mut next_edge = vec![0u32; len];
-    let first_edge = &raw.first_edge;
-    let mut n: u32 = 0;
+    finish(
+        raw,
+        retainers,
+        essential,
+        self_sizes,
+        dfs_from_root(raw, essential),
+    )
+}
 
-    // Iterative DFS from vertex `start` (1-based), following essential edges in file order.
-    let mut dfs = |start: u32,
-                   parent: &mut [u32],
-                   vertex: &mut [u32],
-                   label: &mut [u32],
-                   semi: &mut [u32],
-                   n: &mut u32| {
+/// The DFS state of Lengauer–Tarjan's first step, indexed by 1-based vertex.
+pub struct Dfs {
+    parent: Vec<u32>,
+    vertex: Vec<u32>,
+    label: Vec<u32>,
+    semi: Vec<u32>,
+    /// Per node ordinal: the next edge to look at (the DFS cursor).
+    next_edge: Vec<u32>,
+    /// Vertices numbered so far.
+    n: u32,
+}
+
+/// Step 1 from the root. It needs only the essential edges, not the retainers, so it can
+/// run while the retainers are still being built.
+pub fn dfs_from_root(raw: &RawSnapshot, essential: &BitVec) -> Dfs {
+    let len = raw.node_count() + 1;
+    let mut dfs = Dfs {
+        parent: vec![0u32; len],
+        vertex: vec![0u32; len],
+        label: vec![0u32; len],
+        semi: vec![0u32; len],
+        next_edge: vec![0u32; len],
+        n: 0,
+    };
+    dfs.walk(raw, essential, raw.root + 1);
+    dfs
+}
+
+impl Dfs {
+    /// Iterative DFS from vertex `start` (1-based), following essential edges in file order.
+    fn walk(&mut self, raw: &RawSnapshot, essential: &BitVec, start: u32) {
+        let first_edge = &raw.first_edge;
+        let Dfs {
+            parent,
+            vertex,
+            label,
+            semi,
+            next_edge,
+            n,
+        } = self;
         next_edge[(start - 1) as usize] = first_edge[(start - 1) as usize];
         let mut v = start;
         while v != 0 {
@@ -78,20 +110,40 @@ pub fn build(
             }
             v = v_next;
         }
-    };
+    }
+}
 
+/// Steps 2..4 (the nodes the root's DFS missed) and the rest of Lengauer–Tarjan, then the
+/// retained sizes.
+pub fn finish(
+    raw: &RawSnapshot,
+    retainers: &Retainers,
+    essential: &BitVec,
+    self_sizes: &[u64],
+    mut dfs: Dfs,
+) -> DominatorTree {
+    let node_count = raw.node_count();
+    let len = node_count + 1;
     let r = raw.root + 1;
-    dfs(r, &mut parent, &mut vertex, &mut label, &mut semi, &mut n);
     let mut unreachable = 0;
-    if (n as usize) < node_count {
-        unreachable = node_count - n as usize;
+    if (dfs.n as usize) < node_count {
+        unreachable = node_count - dfs.n as usize;
         for v in 1..=node_count as u32 {
-            if semi[v as usize] == 0 && only_weak_retainers(retainers, essential, v - 1) {
-                parent[v as usize] = r;
-                dfs(v, &mut parent, &mut vertex, &mut label, &mut semi, &mut n);
+            if dfs.semi[v as usize] == 0 && only_weak_retainers(retainers, essential, v - 1) {
+                dfs.parent[v as usize] = r;
+                dfs.walk(raw, essential, v);
             }
         }
     }
+    let Dfs {
+        mut parent,
+        mut vertex,
+        mut label,
+        mut semi,
+        next_edge,
+        mut n,
+    } = dfs;
+    let mut ancestor = vec![0u32; len];
     if (n as usize) < node_count {
         for v in 1..=node_count as u32 {
             if semi[v as usize] == 0 {

@@ -35,57 +35,65 @@ pub struct HeapSnapshot {
 }
 
 impl HeapSnapshot {
-    /// Runs every analysis, in DevTools' order. Independent steps run in parallel.
+    /// Runs every analysis. Each step sees the same inputs as in DevTools' order; steps that
+    /// do not depend on each other run in parallel, in two stages arranged around the
+    /// longest chain (essential edges, then the dominator tree) so that two cores stay busy.
     pub fn analyze(mut raw: RawSnapshot) -> HeapSnapshot {
         dom_state::propagate(&mut raw);
         let raw = raw;
-        let ((retainers, eph), page_owned) = rayon::join(
-            || {
-                rayon::join(
-                    || Retainers::build(&raw),
-                    || weakmap::EphemeronNames::build(&raw),
-                )
-            },
-            || flags::mark_page_owned(&raw),
-        );
         let has_user_roots = flags::has_user_roots(&raw);
-        let ((essential, self_sizes), (distances, (interfaces, locations))) = rayon::join(
+        // Stage 1: the essential edges and the DFS of the dominator pass beside the
+        // retainers, the adjusted shallow sizes and the interface definitions.
+        let ((page_owned, eph, essential, dfs), (retainers, self_sizes, interfaces)) = rayon::join(
             || {
-                rayon::join(
-                    || essential::essential_edges(&raw, &page_owned, &eph),
-                    || shallow::adjusted_self_sizes(&raw, has_user_roots),
-                )
+                let (page_owned, eph) = rayon::join(
+                    || flags::mark_page_owned(&raw),
+                    || weakmap::EphemeronNames::build(&raw),
+                );
+                let essential = essential::essential_edges(&raw, &page_owned, &eph);
+                let dfs = dominators::dfs_from_root(&raw, &essential);
+                (page_owned, eph, essential, dfs)
             },
+            || {
+                let (retainers, (self_sizes, interfaces)) = rayon::join(
+                    || Retainers::build(&raw),
+                    || {
+                        rayon::join(
+                            || shallow::adjusted_self_sizes(&raw, has_user_roots),
+                            || interfaces::infer(&raw),
+                        )
+                    },
+                );
+                (retainers, self_sizes, interfaces)
+            },
+        );
+        // DevTools rewrites the self sizes in place; so do we, to keep one array.
+        let mut raw = raw;
+        raw.node_self_sizes = self_sizes;
+        let raw = raw;
+        // Stage 2: the rest of the dominator tree beside distances and classes.
+        let (tree, (distances, (locations, classes, scripts))) = rayon::join(
+            || dominators::finish(&raw, &retainers, &essential, &raw.node_self_sizes, dfs),
             || {
                 rayon::join(
                     || distances::calculate(&raw, &eph),
                     || {
-                        rayon::join(
-                            || interfaces::infer(&raw),
-                            || classes::LocationIndex::build(&raw),
-                        )
+                        let locations = classes::LocationIndex::build(&raw);
+                        let (classes, scripts) = rayon::join(
+                            || classes::assign(&raw, &interfaces, &locations),
+                            || scripts::script_names(&raw),
+                        );
+                        (locations, classes, scripts)
                     },
                 )
             },
         );
-        drop(eph);
-        // DevTools rewrites the self sizes in place; so do we, to keep one array.
-        let mut raw = raw;
-        raw.node_self_sizes = self_sizes;
-        let self_sizes = &raw.node_self_sizes;
-        let (tree, (classes, scripts)) = rayon::join(
-            || dominators::build(&raw, &retainers, &essential, self_sizes),
-            || {
-                rayon::join(
-                    || classes::assign(&raw, &interfaces, &locations),
-                    || scripts::script_names(&raw),
-                )
-            },
-        );
-        drop(essential);
-        let dominated = DominatedNodes::build(&tree.dominator, raw.root);
+        drop((eph, essential));
         let total_size = tree.retained[raw.root as usize] + raw.extra_native_bytes;
-        let statistics = statistics::calculate(&raw, &raw.node_self_sizes, &retainers, total_size);
+        let (dominated, statistics) = rayon::join(
+            || DominatedNodes::build(&tree.dominator, raw.root),
+            || statistics::calculate(&raw, &raw.node_self_sizes, &retainers, total_size),
+        );
         HeapSnapshot {
             raw,
             retainers,
