@@ -12,7 +12,7 @@ use crate::format::{Location, NodeType, RawSnapshot};
 use crate::interfaces::{
     is_plain_object, property_signature, InterfaceDefinition, InterfaceMatcher,
 };
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClassInfo {
@@ -127,11 +127,13 @@ pub fn assign(
     let n = raw.node_count();
     let mut classes: Vec<ClassInfo> = Vec::new();
     // Class for a (class name) without location; keyed by name text.
-    let mut by_name: HashMap<String, u32> = HashMap::new();
-    let mut by_location: HashMap<(u32, u32, u32, u32), u32> = HashMap::new();
-    // Cache: string index of an object/native name → name-class id; per type for the rest.
-    let mut name_cache: HashMap<u32, u32> = HashMap::new();
-    let mut type_cache: HashMap<NodeType, u32> = HashMap::new();
+    let mut by_name: FxHashMap<String, u32> = FxHashMap::default();
+    let mut by_location: FxHashMap<(u32, u32, u32, u32), u32> = FxHashMap::default();
+    // Caches looked up once per node: string index of an object/native name → name-class
+    // id, and node type → class for the other types (`NO_CLASS` = not seen yet).
+    const NO_CLASS: u32 = u32::MAX;
+    let mut name_cache: Vec<u32> = vec![NO_CLASS; raw.strings.len()];
+    let mut type_cache = [NO_CLASS; 256];
     let mut matcher = InterfaceMatcher::new(raw, interfaces);
     let mut signature: Vec<u32> = Vec::new();
 
@@ -158,25 +160,28 @@ pub fn assign(
         let mut class = match ty {
             NodeType::Object | NodeType::Native => {
                 let name_index = raw.node_names[o as usize];
-                match name_cache.get(&name_index) {
-                    Some(&c) => c,
-                    None => {
+                match name_cache.get(name_index as usize) {
+                    Some(&c) if c != NO_CLASS => c,
+                    slot => {
+                        let uncached = slot.is_none();
                         let c = intern(
                             type_class_name(raw, ty, raw.strings.get(name_index)),
                             &mut classes,
                         );
-                        name_cache.insert(name_index, c);
+                        if !uncached {
+                            name_cache[name_index as usize] = c;
+                        }
                         c
                     }
                 }
             }
-            _ => match type_cache.get(&ty) {
-                Some(&c) => c,
-                None => {
+            _ => match type_cache[ty as usize] {
+                NO_CLASS => {
                     let c = intern(type_class_name(raw, ty, ""), &mut classes);
-                    type_cache.insert(ty, c);
+                    type_cache[ty as usize] = c;
                     c
                 }
+                c => c,
             },
         };
         if !interfaces.is_empty() && is_plain_object(raw, o) {

@@ -6,7 +6,7 @@
 //! Detached nodes get `Detached ` prefixed to their name.
 
 use crate::format::{EdgeType, NodeType, RawSnapshot};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 const ATTACHED: u8 = 1;
 const DETACHED: u8 = 2;
@@ -19,7 +19,7 @@ pub fn propagate(raw: &mut RawSnapshot) {
     let mut visited = crate::bitvec::BitVec::new(n);
     let mut attached: Vec<u32> = Vec::new();
     let mut detached: Vec<u32> = Vec::new();
-    let mut renamed: HashMap<u32, u32> = HashMap::new();
+    let mut renamed: FxHashMap<u32, u32> = FxHashMap::default();
 
     let mut process = |raw: &mut RawSnapshot,
                        ordinal: u32,

@@ -10,8 +10,8 @@
 
 use crate::format::{EdgeType, NodeType, RawSnapshot};
 use crate::jsstr::{format_property_name, js_len};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 const MAX_INTERFACE_NAME_LENGTH: usize = 120;
 const MIN_INTERFACE_PROPERTY_COUNT: usize = 1;
@@ -33,7 +33,7 @@ pub fn is_plain_object(raw: &RawSnapshot, n: u32) -> bool {
 
 pub fn infer(raw: &RawSnapshot) -> Vec<InterfaceDefinition> {
     let object_name = raw.strings.find("Object");
-    let mut by_name: HashMap<String, usize> = HashMap::new();
+    let mut by_name: FxHashMap<String, usize> = FxHashMap::default();
     let mut candidates: Vec<InterfaceDefinition> = Vec::new();
     let mut total_objects: u64 = 0;
     let mut name = String::new();
@@ -104,15 +104,15 @@ pub struct InterfaceMatcher<'a> {
     /// property name does not occur in this snapshot (it can never match).
     resolved: Vec<Option<Vec<u32>>>,
     /// Property string index -> definitions containing it.
-    by_property: HashMap<u32, Vec<u32>>,
-    cache: HashMap<Box<[u32]>, Option<u32>>,
+    by_property: FxHashMap<u32, Vec<u32>>,
+    cache: FxHashMap<Box<[u32]>, Option<u32>>,
     counters: Vec<u32>,
 }
 
 impl<'a> InterfaceMatcher<'a> {
     pub fn new(raw: &RawSnapshot, defs: &'a [InterfaceDefinition]) -> Self {
-        let mut index: HashMap<&str, u32> = HashMap::new();
-        let wanted: std::collections::HashSet<&str> = defs
+        let mut index: FxHashMap<&str, u32> = FxHashMap::default();
+        let wanted: FxHashSet<&str> = defs
             .iter()
             .flat_map(|d| d.properties.iter().map(String::as_str))
             .collect();
@@ -125,7 +125,7 @@ impl<'a> InterfaceMatcher<'a> {
             }
         }
         let mut resolved = Vec::with_capacity(defs.len());
-        let mut by_property: HashMap<u32, Vec<u32>> = HashMap::new();
+        let mut by_property: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
         for (d, def) in defs.iter().enumerate() {
             let mut props: Option<Vec<u32>> = Some(Vec::new());
             for p in &def.properties {
@@ -147,7 +147,7 @@ impl<'a> InterfaceMatcher<'a> {
             defs,
             resolved,
             by_property,
-            cache: HashMap::new(),
+            cache: FxHashMap::default(),
             counters: vec![0; defs.len()],
         }
     }
