@@ -65,7 +65,21 @@ enum Command {
     Check(commands::check::Args),
 }
 
+/// One malloc arena for the whole process. The engine allocates its large per-node arrays
+/// on whichever rayon worker runs a step and frees them on another; with glibc's default
+/// arena per thread, memory freed in one arena cannot serve the next snapshot's arrays
+/// allocated from another, and `find` peaked ~100 MB higher on three 300 MB snapshots
+/// (BENCHMARKS.md). Our hot loops do not allocate small objects, so one lock costs nothing.
+fn use_one_malloc_arena() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning; called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
 fn main() -> ExitCode {
+    use_one_malloc_arena();
     let cli = Cli::parse();
     output::init_logging(cli.verbose);
     let result = match cli.command {
