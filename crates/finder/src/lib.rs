@@ -176,6 +176,7 @@ pub fn find_leaks(paths: &[PathBuf], opts: &FindOptions) -> Result<Report, FindE
     let (last_path, earlier) = files.split_last().expect("two or more files");
     let mut summaries: Vec<SnapshotSummary>;
     let last: HeapSnapshot;
+    let last_size: u64;
     if total <= opts.parallel_bytes {
         use rayon::prelude::*;
         let (earlier_res, last_res) = rayon::join(
@@ -192,12 +193,8 @@ pub fn find_leaks(paths: &[PathBuf], opts: &FindOptions) -> Result<Report, FindE
         );
         summaries = earlier_res?;
         let (snap, size) = last_res?;
-        summaries.push(summary::summarize(
-            &snap,
-            &last_path.display().to_string(),
-            size,
-        ));
         last = snap;
+        last_size = size;
     } else {
         // One snapshot in memory at a time; check each pair as soon as both are summarised
         // so an input mistake fails before the expensive part, and drop ids no longer needed.
@@ -217,16 +214,21 @@ pub fn find_leaks(paths: &[PathBuf], opts: &FindOptions) -> Result<Report, FindE
             summaries.push(s);
         }
         let (snap, size) = load(last_path)?;
-        summaries.push(summary::summarize(
-            &snap,
-            &last_path.display().to_string(),
-            size,
-        ));
         last = snap;
+        last_size = size;
     }
+    // The last snapshot's summary and the survivor groups (which need only every
+    // snapshot's highest JS id) are independent: build them side by side.
+    let mut boundaries: Vec<u32> = summaries.iter().map(|s| s.info.max_js_id).collect();
+    boundaries.push(summary::max_js_id(&last));
+    let (last_summary, surv) = rayon::join(
+        || summary::summarize(&last, &last_path.display().to_string(), last_size),
+        || timed_survivors(|| survivors::compute_with(&last, &summaries[0], &boundaries)),
+    );
+    summaries.push(last_summary);
     order::check(&summaries)?;
     let started = std::time::Instant::now();
-    let report = find_in(&summaries, &last, opts);
+    let report = detect_and_explain(&summaries, &last, &surv, opts);
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
         "detected and explained"
@@ -237,18 +239,50 @@ pub fn find_leaks(paths: &[PathBuf], opts: &FindOptions) -> Result<Report, FindE
 /// Finds leaks given the summaries of all snapshots (oldest first, the last included) and the
 /// analysed last snapshot. The inputs must already be checked ([`order::check`]).
 pub fn find_in(summaries: &[SnapshotSummary], last: &HeapSnapshot, opts: &FindOptions) -> Report {
+    let surv = timed_survivors(|| survivors::compute(last, summaries));
+    detect_and_explain(summaries, last, &surv, opts)
+}
+
+fn timed_survivors(compute: impl FnOnce() -> survivors::Survivors) -> survivors::Survivors {
+    let started = std::time::Instant::now();
+    let surv = compute();
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "grouped survivors"
+    );
+    surv
+}
+
+fn detect_and_explain(
+    summaries: &[SnapshotSummary],
+    last: &HeapSnapshot,
+    surv: &survivors::Survivors,
+    opts: &FindOptions,
+) -> Report {
+    use rayon::prelude::*;
     let names = graph::Names::new(last.raw());
-    let surv = survivors::compute(last, summaries);
     let cx = detect::Context {
         snap: last,
         names: names.clone(),
         summaries,
-        survivors: &surv,
+        survivors: surv,
     };
-    let mut candidates: Vec<detect::Candidate> = Vec::new();
-    for d in detect::all() {
-        candidates.extend(d.detect(&cx));
-    }
+    // Detectors are independent readers of the graph: run them in parallel, then keep
+    // their candidates in the fixed detector order.
+    let per_detector: Vec<Vec<detect::Candidate>> = detect::all()
+        .par_iter()
+        .map(|d| {
+            let started = std::time::Instant::now();
+            let found = d.detect(&cx);
+            tracing::debug!(
+                detector = d.name(),
+                ms = started.elapsed().as_millis() as u64,
+                "ran detector"
+            );
+            found
+        })
+        .collect();
+    let candidates: Vec<detect::Candidate> = per_detector.into_iter().flatten().collect();
     // One finding per root cause: merge candidates naming the same holder.
     let mut by_holder: HashMap<u32, Vec<detect::Candidate>> = HashMap::new();
     for c in candidates {

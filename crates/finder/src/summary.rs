@@ -137,6 +137,17 @@ pub fn fingerprint(ty: NodeType, name: &str) -> u32 {
     h
 }
 
+/// The highest id of a JS object (odd ids; V8 gives them out in increasing order).
+pub fn max_js_id(snap: &HeapSnapshot) -> u32 {
+    snap.raw()
+        .node_ids
+        .iter()
+        .filter(|&&id| id % 2 == 1)
+        .max()
+        .copied()
+        .unwrap_or(0)
+}
+
 /// Summarises one analysed snapshot.
 pub fn summarize(snap: &HeapSnapshot, path: &str, file_size: u64) -> SnapshotSummary {
     let started = std::time::Instant::now();
@@ -154,13 +165,7 @@ fn summarize_untimed(snap: &HeapSnapshot, path: &str, file_size: u64) -> Snapsho
     let names = Names::new(raw);
     let n = raw.node_count();
     let ids = IdSet::from_ids(&raw.node_ids);
-    let max_js_id = raw
-        .node_ids
-        .iter()
-        .filter(|&&id| id % 2 == 1)
-        .max()
-        .copied()
-        .unwrap_or(0);
+    let max_js_id = max_js_id(snap);
 
     let track_stores = names.resource_store != u32::MAX;
     // One pass over the nodes, in parallel over ranges; every list is sorted afterwards.

@@ -119,11 +119,16 @@ pub fn interval_of(boundaries: &[u32], id: u32) -> Option<usize> {
 
 /// Groups the survivors of the last snapshot by anchor.
 pub fn compute(snap: &HeapSnapshot, summaries: &[SnapshotSummary]) -> Survivors {
+    let boundaries: Vec<u32> = summaries.iter().map(|s| s.info.max_js_id).collect();
+    compute_with(snap, &summaries[0], &boundaries)
+}
+
+/// [`compute`] given the first summary and every snapshot's highest JS object id, so it can
+/// run before the last snapshot's summary is done.
+pub fn compute_with(snap: &HeapSnapshot, first: &SnapshotSummary, boundaries: &[u32]) -> Survivors {
     let raw = snap.raw();
     let n = raw.node_count();
-    let boundaries: Vec<u32> = summaries.iter().map(|s| s.info.max_js_id).collect();
     let intervals = boundaries.len().saturating_sub(1);
-    let first = &summaries[0];
     let is_old = |node: u32| {
         let id = raw.node_ids[node as usize];
         (id.is_multiple_of(2) || id <= boundaries[0]) && first.has_id(id)
@@ -191,7 +196,7 @@ pub fn compute(snap: &HeapSnapshot, summaries: &[SnapshotSummary]) -> Survivors 
         let size = snap.self_size(node);
         g.count += 1;
         g.self_size += size;
-        if let Some(k) = interval_of(&boundaries, raw.node_ids[node as usize]) {
+        if let Some(k) = interval_of(boundaries, raw.node_ids[node as usize]) {
             if k < g.per_interval.len() {
                 g.per_interval[k] += 1;
             }
@@ -207,7 +212,7 @@ pub fn compute(snap: &HeapSnapshot, summaries: &[SnapshotSummary]) -> Survivors 
     Survivors {
         groups,
         anchor_of,
-        boundaries,
+        boundaries: boundaries.to_vec(),
     }
 }
 
