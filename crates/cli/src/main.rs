@@ -65,22 +65,32 @@ enum Command {
     Check(commands::check::Args),
 }
 
-/// One malloc arena for the whole process. The engine allocates its large per-node arrays
-/// on whichever rayon worker runs a step and frees them on another; with glibc's default
-/// arena per thread, memory freed in one arena cannot serve the next snapshot's arrays
-/// allocated from another, and `find` peaked ~100 MB higher on three 300 MB snapshots
-/// (BENCHMARKS.md). Our hot loops do not allocate small objects, so one lock costs nothing.
-fn use_one_malloc_arena() {
+/// glibc tuning for our allocation pattern: a few arrays of tens to hundreds of MB per
+/// snapshot, allocated on one rayon worker and freed on another, then the same again for
+/// the next snapshot.
+/// - One arena: with glibc's arena per thread, memory freed in one arena cannot serve
+///   arrays allocated from another; `find` on three 300 MB snapshots peaked 60-130 MB
+///   higher.
+/// - Batch commands also keep large blocks in the heap instead of fresh mappings, so the
+///   next snapshot reuses the pages of the one before instead of faulting in (and the kernel
+///   zeroing) new ones: `find` is ~10% faster for ~20-110 MB more peak (BENCHMARKS.md).
+///   The supervisor, which runs for days, keeps the default of returning them.
+fn tune_allocator(command: &Command) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator tuning; called before any other thread exists.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
+        if !matches!(command, Command::Run(_)) {
+            libc::mallopt(libc::M_MMAP_MAX, 0);
+        }
     }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = command;
 }
 
 fn main() -> ExitCode {
-    use_one_malloc_arena();
     let cli = Cli::parse();
+    tune_allocator(&cli.command);
     output::init_logging(cli.verbose);
     let result = match cli.command {
         Command::Summary(args) => commands::summary::run(args),
