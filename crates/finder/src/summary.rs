@@ -164,19 +164,28 @@ fn summarize_untimed(snap: &HeapSnapshot, path: &str, file_size: u64) -> Snapsho
     let raw = snap.raw();
     let names = Names::new(raw);
     let n = raw.node_count();
-    let ids = IdSet::from_ids(&raw.node_ids);
-    let max_js_id = max_js_id(snap);
-
     let track_stores = names.resource_store != u32::MAX;
-    // One pass over the nodes, in parallel over ranges; every list is sorted afterwards.
+    // The id set and class counts (serial passes) beside one pass over the nodes in
+    // parallel over ranges; every list is sorted afterwards.
     const RANGE: u32 = 1 << 16;
-    let parts: Vec<NodeScan> = (0..(n as u32).div_ceil(RANGE))
-        .into_par_iter()
-        .map(|k| {
-            let end = ((k + 1) * RANGE).min(n as u32);
-            scan_nodes(snap, &names, track_stores, k * RANGE..end)
-        })
-        .collect();
+    let ((ids, max_js_id, classes), parts) = rayon::join(
+        || {
+            (
+                IdSet::from_ids(&raw.node_ids),
+                max_js_id(snap),
+                class_stats(snap),
+            )
+        },
+        || {
+            (0..(n as u32).div_ceil(RANGE))
+                .into_par_iter()
+                .map(|k| {
+                    let end = ((k + 1) * RANGE).min(n as u32);
+                    scan_nodes(snap, &names, track_stores, k * RANGE..end)
+                })
+                .collect::<Vec<NodeScan>>()
+        },
+    );
     let mut all = NodeScan::default();
     for p in parts {
         all.containers.extend(p.containers);
@@ -201,29 +210,6 @@ fn summarize_untimed(snap: &HeapSnapshot, path: &str, file_size: u64) -> Snapsho
     fingerprints.sort_unstable();
     stores.sort_unstable();
     stores.dedup();
-
-    // Per class key: live count and shallow size (DevTools' Summary rows, which skip nodes
-    // whose adjusted shallow size is 0), without the per-class retained sizes we do not need.
-    let infos = snap.classes();
-    let mut per_class = vec![ClassStat::default(); infos.len()];
-    for node in 0..n as u32 {
-        let size = snap.self_size(node);
-        if size == 0 {
-            continue;
-        }
-        if let Some(c) = per_class.get_mut(snap.class_of(node) as usize) {
-            c.count += 1;
-            c.self_size += size;
-        }
-    }
-    let mut classes: HashMap<String, ClassStat> = HashMap::new();
-    for (info, stat) in infos.iter().zip(per_class) {
-        if stat.count > 0 {
-            let e = classes.entry(info.key.clone()).or_default();
-            e.count += stat.count;
-            e.self_size += stat.self_size;
-        }
-    }
 
     let root = raw.root;
     let global_ids = raw
@@ -251,6 +237,33 @@ fn summarize_untimed(snap: &HeapSnapshot, path: &str, file_size: u64) -> Snapsho
         pending_promises,
         async_stores: stores.len() as u64,
     }
+}
+
+/// Per class key: live count and shallow size (DevTools' Summary rows, which skip nodes
+/// whose adjusted shallow size is 0), without the per-class retained sizes we do not need.
+fn class_stats(snap: &HeapSnapshot) -> HashMap<String, ClassStat> {
+    let n = snap.node_count();
+    let infos = snap.classes();
+    let mut per_class = vec![ClassStat::default(); infos.len()];
+    for node in 0..n as u32 {
+        let size = snap.self_size(node);
+        if size == 0 {
+            continue;
+        }
+        if let Some(c) = per_class.get_mut(snap.class_of(node) as usize) {
+            c.count += 1;
+            c.self_size += size;
+        }
+    }
+    let mut classes: HashMap<String, ClassStat> = HashMap::new();
+    for (info, stat) in infos.iter().zip(per_class) {
+        if stat.count > 0 {
+            let e = classes.entry(info.key.clone()).or_default();
+            e.count += stat.count;
+            e.self_size += stat.self_size;
+        }
+    }
+    classes
 }
 
 /// What one range of nodes contributes to a summary.
