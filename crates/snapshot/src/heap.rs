@@ -21,12 +21,13 @@ pub struct HeapSnapshot {
     distances: Vec<i32>,
     dominator: Vec<u32>,
     retained: Vec<u64>,
-    dominated: DominatedNodes,
+    /// Built on first use: the leak finder needs neither these nor the statistics.
+    dominated: std::sync::OnceLock<DominatedNodes>,
     page_owned: BitVec,
     interfaces: Vec<InterfaceDefinition>,
     classes: ClassAssignment,
     locations: classes::LocationIndex,
-    statistics: Statistics,
+    statistics: std::sync::OnceLock<Statistics>,
     total_size: u64,
     scripts: HashMap<u32, String>,
     /// `(id, ordinal)` sorted by id, built on first use (8 bytes a node).
@@ -90,22 +91,18 @@ impl HeapSnapshot {
         );
         drop((eph, essential));
         let total_size = tree.retained[raw.root as usize] + raw.extra_native_bytes;
-        let (dominated, statistics) = rayon::join(
-            || DominatedNodes::build(&tree.dominator, raw.root),
-            || statistics::calculate(&raw, &raw.node_self_sizes, &retainers, total_size),
-        );
         HeapSnapshot {
             raw,
             retainers,
             distances,
             dominator: tree.dominator,
             retained: tree.retained,
-            dominated,
+            dominated: std::sync::OnceLock::new(),
             page_owned,
             interfaces,
             classes,
             locations,
-            statistics,
+            statistics: std::sync::OnceLock::new(),
             total_size,
             scripts,
             id_index: std::sync::OnceLock::new(),
@@ -129,8 +126,20 @@ impl HeapSnapshot {
     pub fn total_size(&self) -> u64 {
         self.total_size
     }
+    fn dominated(&self) -> &DominatedNodes {
+        self.dominated
+            .get_or_init(|| DominatedNodes::build(&self.dominator, self.raw.root))
+    }
+
     pub fn statistics(&self) -> &Statistics {
-        &self.statistics
+        self.statistics.get_or_init(|| {
+            statistics::calculate(
+                &self.raw,
+                &self.raw.node_self_sizes,
+                &self.retainers,
+                self.total_size,
+            )
+        })
     }
     /// Nodes that no essential path from the root reaches (DevTools logs them as problems).
     pub fn unreachable_count(&self) -> usize {
@@ -176,7 +185,7 @@ impl HeapSnapshot {
         self.dominator[n as usize]
     }
     pub fn dominated_children(&self, n: u32) -> &[u32] {
-        self.dominated.children(n)
+        self.dominated().children(n)
     }
     pub fn detachedness(&self, n: u32) -> u8 {
         self.raw.node_detachedness[n as usize]
@@ -249,7 +258,7 @@ impl HeapSnapshot {
             &self.raw.node_self_sizes,
             &self.distances,
             &self.retained,
-            &self.dominated,
+            self.dominated(),
             self.raw.root,
         )
     }
