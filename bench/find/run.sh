@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark `leakhound find` against memlab on three snapshots of one leaking process, at
-# 275-338 MB (medium, scale 2.2) and 741-911 MB (large, scale 5.85) per snapshot, then
-# compare what each tool reports on the corpus. MEDIUM_SCALE / LARGE_SCALE change the
-# scales of sets not generated yet (node takes ~8 min per 300 MB snapshot of this heap).
+# ~350 MB (medium, scale 2.5: ~313/349/384 MB) and ~950 MB (large, scale 6.73:
+# ~853/950/1048 MB) per snapshot, then compare what each tool reports on the corpus.
+# MEDIUM_SCALE / LARGE_SCALE change the scales of sets not generated yet.
 #
 #   bench/find/run.sh [medium|large|corpus ...]     (default: medium large corpus)
 #
@@ -147,8 +147,8 @@ corpus() {
 
 for set in "${SETS[@]}"; do
   case "$set" in
-    medium) gen_set medium "${MEDIUM_SCALE:-2.2}"; bench_set medium ;;
-    large) gen_set large "${LARGE_SCALE:-5.85}"; bench_set large ;;
+    medium) gen_set medium "${MEDIUM_SCALE:-2.5}"; bench_set medium ;;
+    large) gen_set large "${LARGE_SCALE:-6.73}"; bench_set large ;;
     corpus) corpus ;;
     *) echo "unknown set: $set" >&2; exit 2 ;;
   esac
